@@ -1,0 +1,1 @@
+"""Collectors: turn logs, tracking exports, configs and bounces into Events and stories."""

@@ -1,0 +1,1 @@
+"""The rule engine: facts, the rulebase compiled into durable-rules, justifications, findings."""

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The project's ../shared folder (reference corpus); tests needing it skip without it."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared is absent")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return DATA
+
+
+def _run_cli(*args: str, input: str | None = None, cwd: str | Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "diagnose", *map(str, args)],
+        capture_output=True, text=True, input=input, cwd=cwd, timeout=300,
+    )
+
+
+@pytest.fixture
+def run_cli():
+    """Run `esa-diagnose ARGS` in a subprocess; returns CompletedProcess (returncode, stdout, stderr)."""
+    return _run_cli
