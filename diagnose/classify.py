@@ -1,0 +1,290 @@
+"""SMTP reply / DSN text -> Sisimai bounce reason, hard or soft, and the ESA stage.
+
+Layers, first match wins (the data lives in knowledge/reply_codes.yaml):
+
+1. unwrap AsyncOS: "5.1.0 - Unknown address error ('550', ['5.7.1 ... Access denied'])" (bounce
+   log, mail_logs) and "5.1.0 - Unknown address error 550-'5.7.1 ...' (delivery attempts: 0)"
+   (AsyncOS DSN) hide the remote reply behind the ESA's own class text: the inner reply is
+   what gets classified, the wrapper is kept as evidence;
+2. texts an ESA returns as the receiving side (esa-pipeline.md §2.6) -> stage + reason;
+3. generic reply texts, ordered like Sisimai's reason classes, each decided by its decisive
+   status codes or its text patterns;
+4. the RFC 3463 status table, then class fallbacks (x.6 -> contenterror, x.7 -> securityerror,
+   X-Unix -> mailererror, 50x -> syntaxerror, delayed -> expired, refused at HELO -> blocked).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import asdict, dataclass
+from functools import cache
+from typing import Any
+
+import yaml
+
+from diagnose.resources import data_dir
+
+_WS = re.compile(r"\s+")
+# x.y.z not embedded in an IP address or a version string
+_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
+_CODE_LEAD = re.compile(r"^\s*(?:smtp;\s*)?([245]\d\d)(?:[ \-]|$)", re.I)
+_CODE_ANY = re.compile(r"(?:^|[\s:(\[\"'])([245][0-5]\d)(?=[ \-]+(?:[#]?[245]\.\d|[a-z<]))", re.I)
+# AsyncOS bounce/mail_logs form: 5.1.0 - Unknown address error ('550', ['...', "..."])
+_WRAP_LOG = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3}) - (.+?)\s*\(\s*'(\d{3})'\s*,\s*(\[.*\])\s*\)\s*(?:\[\])?\s*$", re.S)
+# AsyncOS DSN form: 5.1.0 - Unknown address error 550-'5.7.1 ...' (delivery attempts: 0)
+_WRAP_DSN = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3}) - (.+?)(?:\s+(\d{3})[- ]'(.*)')?\s*(?:\(delivery attempts: \d+\))?\s*$", re.S)
+_RESPONSE_LIST = re.compile(r"""(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""")
+_MAX_TEXT = 8192  # a reply longer than this is an attached message, not a reply
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """How one bounce reads.  `hard` follows Sisimai: the address is bad (retrying cannot work)."""
+
+    reason: str
+    hard: bool | None
+    stage: str | None  # ESA stage when the text came from an ESA, else None
+    status: str | None  # enhanced status code x.y.z
+    code: str | None  # SMTP reply code, 3 digits
+    remote_text: str  # the remote reply after unwrapping AsyncOS's class text
+    esa: bool  # the text (or its wrapper) was written by an ESA
+    rule: str  # catalogue entry that decided: "ESA-HAT-SBRS", "TEXT-userunknown", "STATUS-5.1.1" ...
+    evidence: str  # the fragment that matched
+    wrapper: str | None = None  # AsyncOS class text, e.g. "5.1.0 - Unknown address error"
+    temporary: bool | None = None  # 4xx / 4.x.x: the sending MTA retries
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reason:
+    name: str
+    status: tuple[str, ...]
+    regex: re.Pattern[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Catalogue:
+    wrappers: tuple[dict[str, Any], ...]
+    esa: tuple[tuple[dict[str, Any], re.Pattern[str]], ...]
+    reasons: tuple[_Reason, ...]
+    status_codes: dict[str, str]
+    hard: frozenset[str]
+    hard_if_permanent: frozenset[str]
+
+
+def _alternation(patterns: list[str]) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+@cache
+def catalogue() -> _Catalogue:
+    path = data_dir("knowledge") / "reply_codes.yaml"
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    return _Catalogue(
+        wrappers=tuple(data.get("asyncos_wrappers", [])),
+        esa=tuple((e, _alternation(e["patterns"])) for e in data.get("esa_replies", [])),
+        reasons=tuple(
+            _Reason(r["reason"], tuple(r.get("status") or ()), _alternation(r.get("patterns") or []))
+            for r in data["reasons"]
+        ),
+        status_codes={str(k): v for k, v in data["status_codes"].items()},
+        hard=frozenset(data.get("hard_reasons", [])),
+        hard_if_permanent=frozenset(data.get("hard_if_permanent", [])),
+    )
+
+
+def reasons() -> list[str]:
+    """Every reason name the classifier can return (plus feedback / vacation from DSN parsing)."""
+    names = [r.name for r in catalogue().reasons]
+    return names + ["feedback", "vacation", "undefined"]
+
+
+def normalise(text: str) -> str:
+    return _WS.sub(" ", text).strip().lower()
+
+
+def find_status(text: str) -> str | None:
+    m = _STATUS.search(text)
+    return ".".join(m.groups()) if m else None
+
+
+def find_code(text: str) -> str | None:
+    m = _CODE_LEAD.match(text) or _CODE_ANY.search(text)
+    return m.group(1) if m else None
+
+
+def _status_matches(status: str, wanted: str) -> bool:
+    if wanted.endswith("*"):
+        return status.startswith(wanted[:-1])
+    return status == wanted
+
+
+def _response_lines(literal: str) -> list[str]:
+    """The Python-literal reply list AsyncOS logs: ['line', "it's"] -> lines (never eval)."""
+    try:
+        value = ast.literal_eval(literal) if len(literal) < _MAX_TEXT else None
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        value = None
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return [a or b for a, b in _RESPONSE_LIST.findall(literal)]
+
+
+def unwrap_asyncos(text: str) -> tuple[str | None, str | None, str | None, str]:
+    """Split an AsyncOS-wrapped reply: (wrapper "x.y.z - text", wrapper status, inner code, inner text).
+
+    Returns (None, None, None, text) when the text is not wrapped.
+    """
+    m = _WRAP_LOG.match(text)
+    if m:
+        status, label, code, literal = m.groups()
+        lines = _response_lines(literal)
+        if code == "000":  # no SMTP conversation (DNS failure, expiry): the text is the ESA's own
+            code = None
+        return f"{status} - {label}", status, code, " ".join(lines).strip()
+    m = _WRAP_DSN.match(text)
+    if m and _known_wrapper(m.group(2)):
+        status, label, code, inner = m.groups()
+        return f"{status} - {label}", status, code, (inner or "").strip()
+    return None, None, None, text
+
+
+def _known_wrapper(label: str) -> dict[str, Any] | None:
+    low = normalise(label)
+    for w in catalogue().wrappers:
+        if low.startswith(w["text"]):
+            return w
+    return None
+
+
+def _is_permanent(status: str | None, code: str | None) -> bool | None:
+    if status:
+        return status[0] == "5"
+    if code:
+        return code[0] == "5"
+    return None
+
+
+def _hard(reason: str, status: str | None, code: str | None) -> bool | None:
+    cat = catalogue()
+    if reason in cat.hard:
+        return True
+    if reason in cat.hard_if_permanent:
+        return bool(_is_permanent(status, code))
+    return False
+
+
+def _pick_status(given: str | None, text: str) -> str | None:
+    """The DSN Status: field wins unless it is vague (x.0.0) and the reply names a precise one."""
+    inner = find_status(text)
+    if given and not given.endswith(".0.0") and ".0.9" not in given:
+        return given
+    if inner and not inner.endswith(".0.0"):
+        return inner
+    return given or inner
+
+
+def classify_text(
+    text: str | None,
+    status: str | None = None,
+    code: str | int | None = None,
+    *,
+    action: str | None = None,
+    diagnostic_type: str | None = None,
+    command: str | None = None,
+) -> Classification:
+    """Classify one reply / diagnostic text.
+
+    status:          the DSN Status: field (x.y.z), if known
+    code:            the SMTP reply code, if known separately
+    action:          the DSN Action: field (failed, delayed ...)
+    diagnostic_type: "smtp", "x-unix", "x-postfix" ... from Diagnostic-Code:
+    command:         the SMTP command the reply answered (EHLO, MAIL, RCPT, DATA)
+    """
+    raw = (text or "")[:_MAX_TEXT]
+    raw = raw.strip()
+    if raw.lower().startswith("smtp;"):
+        raw = raw[5:].strip()
+    given_status = find_status(status) if status else None
+    code = str(code).strip() if code not in (None, "") else None
+    if code == "000":
+        code = None
+
+    wrapper, wrap_status, inner_code, inner = unwrap_asyncos(raw)
+    esa = wrapper is not None
+    wrap_entry = _known_wrapper(wrapper.split(" - ", 1)[1]) if wrapper else None
+    if wrapper:
+        # the wrapper status is the ESA's reading of the remote code; the inner reply is better
+        code = inner_code or code
+        given_status = None if (given_status or "").endswith(".0.0") else given_status
+        raw = inner
+        if not given_status:
+            given_status = wrap_status if not find_status(inner) else None
+    low = normalise(raw)
+    st = _pick_status(given_status, raw)
+    code = code or find_code(raw)
+    temporary = None if _is_permanent(st, code) is None else not _is_permanent(st, code)
+
+    def done(reason: str, rule: str, evidence: str, stage: str | None = None) -> Classification:
+        if wrapper and stage is None:
+            stage = (wrap_entry or {}).get("stage", "delivery")
+        return Classification(
+            reason=reason, hard=_hard(reason, st, code) if (low or st or code) else None, stage=stage,
+            status=st, code=code, remote_text=raw, esa=esa or rule.startswith("ESA-"), rule=rule,
+            evidence=evidence, wrapper=wrapper, temporary=temporary,
+        )
+
+    cat = catalogue()
+    if wrap_entry and wrap_entry.get("reason") and not inner_code:
+        # no SMTP conversation ('000'): the ESA's own reading is the cause (DNS, expiry)
+        return done(wrap_entry["reason"], "ASYNCOS-WRAPPER", wrapper or "")
+    # 2. an ESA speaking as the receiving MTA
+    for entry, rx in cat.esa:
+        m = rx.search(low) if rx else None
+        if m:
+            return done(entry["reason"], entry["id"], m.group(0), entry["stage"])
+
+    # 3. generic ordered reasons: decisive status code or text pattern
+    for r in cat.reasons:
+        if st and any(_status_matches(st, s) for s in r.status):
+            return done(r.name, f"STATUS-{st}", st)
+        if r.regex and low:
+            m = r.regex.search(low)
+            if m:
+                return done(r.name, f"TEXT-{r.name}", m.group(0))
+
+    # a wrapper with its own reading (Bad destination host, Delivery expired ...)
+    if wrap_entry and wrap_entry.get("reason"):
+        return done(wrap_entry["reason"], "ASYNCOS-WRAPPER", wrapper or "")
+
+    # 4. status table, then class fallbacks
+    if st:
+        name = cat.status_codes.get(st)
+        if name and name != "onhold":
+            return done(name, f"STATUS-{st}", st)
+        klass = st[st.index(".") + 1:].split(".")[0]
+        if klass == "6":
+            return done("contenterror", "CLASS-X.6", st)
+        if klass == "7":
+            return done("securityerror", "CLASS-X.7", st)
+    dtype = (diagnostic_type or "").strip().lower()
+    if dtype in ("x-unix", "x-postfix") and low:
+        return done("mailererror", f"TYPE-{dtype}", dtype)
+    if code and code[:2] == "50" and code in ("500", "501", "502", "503", "504"):
+        return done("syntaxerror", f"CODE-{code}", code)
+    act = (action or "").strip().lower()
+    if act.startswith(("delayed", "expired")):
+        return done("expired", "ACTION-delayed", act)
+    if (command or "").strip().upper() in ("EHLO", "HELO"):
+        return done("blocked", "COMMAND-HELO", command or "")
+    if st and st.startswith("2"):
+        return done("delivered", f"STATUS-{st}", st)
+    if low or st or code:
+        return done("onhold", "NO-MATCH", "")
+    return Classification("undefined", None, None, None, None, "", False, "EMPTY", "")
