@@ -1,0 +1,275 @@
+"""What-if on the configuration: apply a recommendation to a copy of the ESA configuration model and
+re-evaluate the stages the configuration decides (HAT, its mail flow policy's switches, RAT).
+
+`what_if(config, recommendation_kind, case) -> dict` (JSON-serialisable) says, stage by stage, what
+would happen: `passes`, `stops`, `skipped` (the policy turns the engine off), `runs` (it would run,
+its verdict is not known), `unknown` (neither the configuration read nor the logs decide it) or
+`not_reached`. Stages the configuration does not decide are never predicted to pass: the outcome is
+"delivered" only under the conditions listed.
+
+`case` is a mapping (or an object with the same attributes): ip, rdns, rdns_verified, sbrs,
+dnslists, country, recipient, listener, and `stage` (where the logs show the message stopped).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from diagnose.collectors.configeval import (
+    HatMatch,
+    RatMatch,
+    effective_policy,
+    hat_match,
+    policy_switch,
+    rat_match,
+)
+from diagnose.collectors.configmodel import EsaConfig, Listener, Member, RatEntry, SenderGroup
+from diagnose.collectors.hat_syntax import parse_member
+from diagnose.model import STAGES
+
+ALLOW_GROUP_NAMES = ("WHITELIST", "ALLOWED_LIST")  # older and newer spellings (esa-pipeline.md §2.1 [U])
+CASE_KEYS = ("ip", "rdns", "rdns_verified", "sbrs", "dnslists", "country", "recipient", "listener", "stage")
+# Policy switches that decide whether a work-queue engine runs (esa-pipeline.md §2.5); others are unknown.
+SWITCHED_STAGES = {"antispam": ("spam_check", "anti-spam"), "antivirus": ("virus_check", "anti-virus"),
+                   "amp": ("amp_check", "AMP"), "graymail": ("graymail_check", "graymail"),
+                   "outbreak_filter": ("vof_check", "Outbreak Filters")}
+SUPPORTED = ("hat_allowlist", "rat_accept")
+
+
+def _case_dict(case: Any) -> dict[str, Any]:
+    if isinstance(case, dict):
+        return {k: case.get(k) for k in CASE_KEYS}
+    return {k: getattr(case, k, None) for k in CASE_KEYS}
+
+
+def _hat_view(li: Listener, m: HatMatch | None) -> dict[str, Any] | None:
+    if m is None:
+        return None
+    return {"sender_group": m.sender_group.label if m.sender_group else None,
+            "policy": m.policy.name if m.policy else None, "access": m.access,
+            "member": m.member.value if m.member else None, "certain": m.certain,
+            "undecided_above": [g for g, _ in m.undecided], "reason": m.reason,
+            "source": m.sender_group.source if m.sender_group else None}
+
+
+def _rat_view(r: RatMatch | None) -> dict[str, Any] | None:
+    if r is None:
+        return None
+    return {"entry": r.address, "access": r.access, "recipient": r.recipient, "position": r.position,
+            "implicit": r.implicit, "reason": r.reason, "source": r.entry.source if r.entry else None}
+
+
+def _evaluate(li: Listener, case: dict[str, Any]) -> tuple[HatMatch | None, RatMatch | None]:
+    hm = None
+    if case.get("ip") and li.hat is not None:
+        hm = hat_match(li, case["ip"], case.get("rdns"), case.get("sbrs"), case.get("dnslists"),
+                       rdns_verified=case.get("rdns_verified"), country=case.get("country"))
+    rm = rat_match(li, case["recipient"]) if case.get("recipient") else None
+    return hm, rm
+
+
+def _allow_group(li: Listener) -> tuple[SenderGroup, bool]:
+    """The sender group an allow-list entry goes to; (group, created)."""
+    assert li.hat is not None
+    for name in ALLOW_GROUP_NAMES:
+        if g := li.hat.group(name):
+            return g, False
+    for g in li.hat.sender_groups:
+        p = effective_policy(li.hat, g)
+        if g.name and p and p.access == "ACCEPT" and policy_switch(li.hat, p, "spam_check")[0] == "off":
+            return g, False
+    g = SenderGroup(name="ALLOWED_LIST", policy="$TRUSTED", comment="created by the what-if",
+                    source="what-if")
+    li.hat.sender_groups.insert(0, g)
+    return g, True
+
+
+def _apply_hat_allowlist(li: Listener, case: dict[str, Any]) -> tuple[str, dict[str, str], str | None]:
+    if li.hat is None:
+        return "", {}, f"listener {li.name} has no HAT in the configuration given"
+    ip = case.get("ip")
+    if not ip:
+        return "", {}, "the sending IP is not known, so there is nothing to add to a sender group"
+    member: Member = parse_member(ip, "what-if")
+    if member.kind != "ip":
+        return "", {}, f"{ip!r} is not an IP address"
+    group, created = _allow_group(li)
+    group.members.insert(0, member)
+    where = " (a new sender group at the top of the HAT, policy $TRUSTED)" if created else ""
+    change = f"add {ip} to sender group {group.label}{where} of listener {li.name}"
+    how = {"gui_path": f"Mail Policies > HAT Overview > {group.label} > Add Sender",
+           "cli": f"listenerconfig → edit → {li.name} → hostaccess → edit → {group.label} → new → {ip} → commit"}
+    return change, how, None
+
+
+def _apply_rat_accept(li: Listener, case: dict[str, Any]) -> tuple[str, dict[str, str], str | None]:
+    recipient = case.get("recipient")
+    if not recipient or "@" not in recipient:
+        return "", {}, "the recipient address is not known"
+    if li.rat is None:
+        return "", {}, f"listener {li.name} has no RAT in the configuration given"
+    before = rat_match(li, recipient)
+    domain = before.recipient.rpartition("@")[2].lower()
+    entry = RatEntry([domain], "ACCEPT", source="what-if")
+    pos = (before.position - 1) if before.position else len(li.rat)
+    li.rat.insert(pos, entry)  # just above the entry that qualifies today, so the new one wins
+    change = f"add RAT entry {domain} ACCEPT (row {pos + 1}) to listener {li.name}"
+    how = {"gui_path": "Mail Policies > Recipient Access Table (RAT) > Add Recipient",
+           "cli": f"listenerconfig → edit → {li.name} → rcptaccess → new → {domain} → ACCEPT → commit",
+           "also": f"a new domain usually also needs an SMTP route: Network > SMTP Routes ({domain})"}
+    return change, how, None
+
+
+def _path(li: Listener, hm: HatMatch | None, rm: RatMatch | None, case: dict[str, Any]
+          ) -> tuple[list[dict[str, str]], str, list[str]]:
+    """Predicted path stage by stage, the predicted outcome and the conditions it rests on."""
+    logged_stop = case.get("stage") if case.get("stage") in STAGES else None
+    stop_index = STAGES.index(logged_stop) if logged_stop else 0
+    path: list[dict[str, str]] = []
+    stopped = False
+    conditions: list[str] = []
+    undecided: list[str] = []
+    policy = hm.policy if hm else None
+    for idx, stage in enumerate(s for s in STAGES if s != "unknown"):
+        if stopped:
+            path.append({"stage": stage, "status": "not_reached", "detail": "an earlier stage stops the message"})
+            continue
+        status, detail = "unknown", "not decided by the configuration read, and not reached in the logs"
+        if stage == "hat":
+            if hm is None:
+                status, detail = ("passes", "as in the logs") if logged_stop and idx < stop_index else (
+                    "unknown", "the sending IP is not known")
+            else:
+                g = hm.sender_group.label if hm.sender_group else "no sender group"
+                pname = hm.policy.name if hm.policy else "no policy"
+                status = {"ACCEPT": "passes", "RELAY": "passes", "REJECT": "stops",
+                          "TCPREFUSE": "stops"}.get(hm.access, "unknown")
+                detail = f"HAT would match {g} → {pname} ({hm.access})"
+                if hm.undecided:
+                    detail += "; groups above it could not be decided: " + ", ".join(x for x, _ in hm.undecided)
+        elif stage == "rat":
+            if hm is not None and hm.access == "RELAY":
+                status, detail = "passes", "RELAY: the sender may relay to any recipient"
+            elif rm is None:
+                status, detail = ("passes", "as in the logs") if logged_stop and idx < stop_index else (
+                    "unknown", "the recipient is not known")
+            elif rm.access == "not_applicable":
+                status, detail = "passes", rm.reason
+            else:
+                status = {"ACCEPT": "passes", "REJECT": "stops"}.get(rm.access, "unknown")
+                detail = f"RAT entry {rm.address} → {rm.access} for {rm.recipient}"
+        elif stage in SWITCHED_STAGES and li.hat is not None and policy is not None:
+            key, label = SWITCHED_STAGES[stage]
+            value, origin = policy_switch(li.hat, policy, key)
+            if value == "off":
+                status, detail = "skipped", f"{label} off in {policy.name} ({key} off, {origin})"
+            elif value == "on":
+                status, detail = "runs", f"{label} runs ({key} on in {policy.name}, {origin}); its verdict is not known"
+                conditions.append(f"{label} finds nothing")
+            elif logged_stop and idx < stop_index:
+                status, detail = "passes", "as in the logs"
+        elif logged_stop and idx < stop_index:
+            status, detail = "passes", "as in the logs"
+        if status == "unknown" and stage == "rat":
+            conditions.append(f"the RAT accepts the recipient ({detail})")
+        elif status == "unknown" and stage != "hat":
+            undecided.append(stage.replace("_", " "))
+        stopped = status == "stops"
+        path.append({"stage": stage, "status": status, "detail": detail})
+    if undecided:
+        conditions.append("no stage the configuration read does not decide stops it: " + ", ".join(undecided))
+    if any(p["status"] == "stops" for p in path):
+        outcome = "rejected"
+    elif path[0]["status"] != "passes":
+        outcome = "unknown"  # the HAT itself is not decided: nothing can be predicted
+    else:
+        outcome = "delivered"
+    return path, outcome, conditions
+
+
+def _summary(hm: HatMatch | None, rm: RatMatch | None, path: list[dict[str, str]], outcome: str,
+             conditions: list[str]) -> str:
+    parts: list[str] = []
+    if hm is not None and hm.sender_group is not None:
+        parts.append(f"HAT would match {hm.sender_group.label} → {hm.policy.name if hm.policy else '?'} ({hm.access})")
+    if rm is not None and rm.access in ("ACCEPT", "REJECT"):
+        parts.append(f"RAT would {'accept' if rm.access == 'ACCEPT' else 'reject'} {rm.recipient} "
+                     f"(entry {rm.address})")
+    engines = [p["detail"].split(" (")[0] for p in path if p["status"] in ("skipped", "runs")
+               and p["stage"] in SWITCHED_STAGES]
+    text = "; ".join(parts)
+    if engines:
+        text += ": " + ", ".join(e.replace(" off in", " skipped by").replace(" runs", " still runs") for e in engines)
+    if outcome == "delivered":
+        text += "; predicted delivered"
+        named = [c for c in conditions if "finds nothing" in c]
+        if named:
+            text += " unless " + " or ".join(c.replace(" finds nothing", " is positive") for c in named)
+        if len(named) < len(conditions):
+            text += ", provided the stages the configuration does not decide do not stop it (see conditions)"
+    elif outcome == "rejected":
+        stop = next(p for p in path if p["status"] == "stops")
+        text += f"; still stopped at {stop['stage']}"
+    else:
+        text += "; the outcome cannot be predicted from the configuration read"
+    return text.strip("; ") + "."
+
+
+def what_if(config: EsaConfig, recommendation_kind: str, case: Any) -> dict[str, Any]:
+    """Apply `recommendation_kind` to a copy of `config` for this case and predict the path (JSON-ready)."""
+    c = _case_dict(case)
+    result: dict[str, Any] = {"recommendation": recommendation_kind, "applicable": False}
+    if recommendation_kind not in SUPPORTED:
+        result["reason"] = ("the configuration model does not decide this change (incoming mail policies, "
+                            "filters and quarantines are not read from the configuration)")
+        return result
+    trial = config.copy()
+    li = trial.listener(c.get("listener"))
+    if li is None:
+        result["reason"] = "no listener in the configuration given"
+        return result
+    before_hm, before_rm = _evaluate(config.listener(c.get("listener")) or li, c)
+    apply = _apply_hat_allowlist if recommendation_kind == "hat_allowlist" else _apply_rat_accept
+    change, how, why_not = apply(li, c)
+    if why_not:
+        result["reason"] = why_not
+        return result
+    hm, rm = _evaluate(li, c)
+    path, outcome, conditions = _path(li, hm, rm, c)
+    before_path, before_outcome, _ = _path(config.listener(c.get("listener")) or li, before_hm, before_rm, c)
+    helps = False if outcome == "rejected" else (True if before_outcome == "rejected" else None)
+    result.update({
+        "applicable": True, "change": change, **how, "listener": li.name,
+        "before": {"hat": _hat_view(li, before_hm), "rat": _rat_view(before_rm), "outcome": before_outcome},
+        "after": {"hat": _hat_view(li, hm), "rat": _rat_view(rm), "outcome": outcome},
+        "path": path, "predicted_outcome": outcome, "conditions": conditions, "helps": helps,
+        "confidence": "likely" if (hm is None or hm.certain) and outcome != "unknown" else "possible",
+        "summary": _summary(hm, rm, path, outcome, conditions),
+    })
+    if outcome == "rejected" and recommendation_kind == "hat_allowlist" and hm and hm.sender_group:
+        result["blocked_by"] = (f"sender group {hm.sender_group.label} is above the allow-list group and still "
+                                f"matches first ({hm.member.value if hm.member else '?'})")
+        result["alternative"] = _move_above(config, c, hm.sender_group.label)
+    return result
+
+
+def _move_above(config: EsaConfig, c: dict[str, Any], blocker: str) -> dict[str, Any] | None:
+    """Also try: the allow-list group moved above the group that still matches (HAT order matters)."""
+    trial = config.copy()
+    li = trial.listener(c.get("listener"))
+    if li is None or li.hat is None:
+        return None
+    _apply_hat_allowlist(li, c)
+    group, _ = _allow_group(li)
+    groups = li.hat.sender_groups
+    target = next((i for i, g in enumerate(groups) if g.label == blocker), None)
+    if target is None or groups.index(group) < target:
+        return None
+    groups.remove(group)
+    groups.insert(target, group)
+    hm, rm = _evaluate(li, c)
+    path, outcome, conditions = _path(li, hm, rm, c)
+    return {"change": f"add {c.get('ip')} to {group.label} and move {group.label} above {blocker} "
+                      "(Mail Policies > HAT Overview > Edit Order)",
+            "hat": _hat_view(li, hm), "predicted_outcome": outcome,
+            "summary": _summary(hm, rm, path, outcome, conditions)}
