@@ -186,7 +186,8 @@ _NARRATIVES: list[tuple[str, re.Pattern[str]]] = [
         r"^Message (?P<mid>\d+):? SPF: (?P<identity>helo|mailfrom|pra) identity (?P<address>\S+) (?P<result>\w+)\s*\.?$",
         re.I)),
     ("dkim", re.compile(
-        r"^Message (?P<mid>\d+):? DKIM: (?P<result>\w+)(?: (?P<detail>.*?))?(?:\(d=(?P<domain>[^\s)]+)[^)]*\))?\s*\.?$",
+        r"^Message (?P<mid>\d+):? DKIM: (?P<result>\w+)(?: (?P<detail>.*?))?"
+        r"(?:\(d=(?P<domain>[^\s)]+)(?: s=(?P<selector>[^\s)]+))?(?: i=(?P<identity>[^\s)]+))?\))?\s*\.?$",
         re.I)),
     ("dmarc", re.compile(
         r"^Message (?P<mid>\d+):? DMARC:? Message from domain (?P<domain>[^,\s]+), DMARC (?P<result>\w+)"
@@ -284,7 +285,7 @@ def _convert(kind: str, raw: dict[str, str | None]) -> dict[str, Any]:
         if kind == "antivirus":
             f["verdict"] = f["verdict"].lower()
     if kind == "icid_tls" or kind == "dcid_tls":
-        f["result"] = "success" if f.get("result", "").lower().startswith("success") else "failure"
+        f["result"] = "success" if f.get("result", "").lower().startswith("success") else "failed"
     if kind == "icid_close":
         f["how"] = "lost" if f.get("how", "").lower() == "lost" else "close"
     if kind == "filter_action":
@@ -299,8 +300,17 @@ def _convert(kind: str, raw: dict[str, str | None]) -> dict[str, Any]:
         f["result"] = f["result"].lower()
     if kind == "dkim" and "detail" in f:
         f["detail"] = f["detail"].strip()
-    if kind in ("response",):
+    if kind == "response":
+        m = re.match(r"(\d)\.(\d{1,3})\.(\d{1,3})\b", f["response"])
+        if m:
+            f["dsn"] = ".".join(m.groups())
         f["response"] = [f["response"]]
+    if kind == "message_done":
+        h = f.pop("headers", None)
+        items = re.findall(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"", h or "")
+        vals = [a or b for a, b in items]
+        if vals:
+            f["headers"] = {vals[i].lower(): vals[i + 1] for i in range(0, len(vals) - 1, 2)}
     if kind in ("bounced", "delayed"):
         resp = f.pop("resp", None)
         f["response"] = [r.strip().strip("'\"") for r in resp.split("', '")] if resp else []
