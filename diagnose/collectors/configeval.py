@@ -398,9 +398,9 @@ def _compare_hat(li: Listener, m: HatMatch, logged: Event) -> list[Event]:
     if laction and m.access not in ("unknown", laction) and m.certain:
         problems.append(f"the logs show {laction}, this configuration gives {m.access}")
     if not problems:
-        return [_event("config_log_agree", logged.source,
-                       f"The logs and the configuration agree: {logged.text}", stage="hat",
-                       sender_group=lg or None, listener=li.name)]
+        src = m.sender_group.source if m.sender_group else li.source
+        return [_event("config_log_agree", src, f"The logs and the configuration agree: {logged.text}",
+                       stage="hat", sender_group=lg or None, listener=li.name, logged_source=logged.source)]
     text = ("Logs and configuration disagree (the configuration has changed since, or it is another "
             "listener or appliance): " + "; ".join(problems))
     return [_event("config_log_mismatch", m.sender_group.source if m.sender_group else li.source, text,
