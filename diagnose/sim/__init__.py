@@ -1,0 +1,1 @@
+"""Simulator internals: configuration model, log envelope, generated scenarios (see diagnose.simulator)."""
