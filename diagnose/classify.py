@@ -35,7 +35,13 @@ _WRAP_LOG = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3}) - (.+?)\s*\(\s*'(\d{3})'\
 # AsyncOS DSN form: 5.1.0 - Unknown address error 550-'5.7.1 ...' (delivery attempts: 0)
 _WRAP_DSN = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3}) - (.+?)(?:\s+(\d{3})[- ]'(.*)')?\s*(?:\(delivery attempts: \d+\))?\s*$", re.S)
 _RESPONSE_LIST = re.compile(r"""(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""")
-_MAX_TEXT = 8192  # a reply longer than this is an attached message, not a reply
+_MAX_TEXT = 8192
+# reasons that say "look at the text again" when they come from the status table (Sisimai's retry set)
+_RETRY = frozenset({"undefined", "onhold", "systemerror", "securityerror", "networkerror", "userunknown"})
+# temporary problems that end in "expired" once the sending MTA gives up
+_GAVE_UP = frozenset({"networkerror", "onhold", "systemerror", "undefined"})
+# texts that beat a 5.1.1 status: the reply names another cause
+_USERUNKNOWN_PREMATCH = ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected")  # a reply longer than this is an attached message, not a reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,7 @@ class _Reason:
     name: str
     status: tuple[str, ...]
     regex: re.Pattern[str] | None
+    tier: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +80,7 @@ class _Catalogue:
     status_codes: dict[str, str]
     hard: frozenset[str]
     hard_if_permanent: frozenset[str]
+    strong_status: dict[str, str]
 
 
 def _alternation(patterns: list[str]) -> re.Pattern[str] | None:
@@ -90,18 +98,20 @@ def catalogue() -> _Catalogue:
         wrappers=tuple(data.get("asyncos_wrappers", [])),
         esa=tuple((e, _alternation(e["patterns"])) for e in data.get("esa_replies", [])),
         reasons=tuple(
-            _Reason(r["reason"], tuple(r.get("status") or ()), _alternation(r.get("patterns") or []))
+            _Reason(r["reason"], tuple(r.get("status") or ()), _alternation(r.get("patterns") or []),
+                    int(r.get("tier", 1)))
             for r in data["reasons"]
         ),
         status_codes={str(k): v for k, v in data["status_codes"].items()},
         hard=frozenset(data.get("hard_reasons", [])),
         hard_if_permanent=frozenset(data.get("hard_if_permanent", [])),
+        strong_status={str(k): v for k, v in (data.get("strong_status") or {}).items()},
     )
 
 
 def reasons() -> list[str]:
     """Every reason name the classifier can return (plus feedback / vacation from DSN parsing)."""
-    names = [r.name for r in catalogue().reasons]
+    names = list(dict.fromkeys(r.name for r in catalogue().reasons))
     return names + ["feedback", "vacation", "undefined"]
 
 
@@ -231,7 +241,12 @@ def classify_text(
     code = code or find_code(raw)
     temporary = None if _is_permanent(st, code) is None else not _is_permanent(st, code)
 
+    act = (action or "").strip().lower()
+
     def done(reason: str, rule: str, evidence: str, stage: str | None = None) -> Classification:
+        if act == "failed" and temporary and reason in _GAVE_UP:
+            # a 4xx problem reported as failed: the retries ran out (Sisimai reads it as expired)
+            reason, rule = "expired", f"{rule}+GAVE-UP"
         if wrapper and stage is None:
             stage = (wrap_entry or {}).get("stage", "delivery")
         return Classification(
@@ -250,24 +265,54 @@ def classify_text(
         if m:
             return done(entry["reason"], entry["id"], m.group(0), entry["stage"])
 
-    # 3. generic ordered reasons: decisive status code or text pattern
+    # a status code that names the cause on its own (5.1.8 sender, 5.7.25 PTR, 4.4.7 expired ...)
+    if st and st in cat.strong_status:
+        return done(cat.strong_status[st], f"STATUS-{st}", st)
+
+    cmd = (command or "").strip().upper()
+    table = cat.status_codes.get(st or "")
+    by_text = {r.name: r for r in cat.reasons if r.tier == 1}
+
+    def text_match(name: str) -> re.Match[str] | None:
+        r = by_text.get(name)
+        return r.regex.search(low) if (r and r.regex and low) else None
+
+    # 3. first tier: decisive status code or text, in order
     for r in cat.reasons:
+        if r.tier != 1:
+            continue
         if st and any(_status_matches(st, s) for s in r.status):
+            if r.name == "userunknown" and any(text_match(o) for o in _USERUNKNOWN_PREMATCH):
+                continue  # "550 5.1.1 ... blacklisted": the text names another cause
             return done(r.name, f"STATUS-{st}", st)
-        if r.regex and low:
-            m = r.regex.search(low)
-            if m:
-                return done(r.name, f"TEXT-{r.name}", m.group(0))
+        m = r.regex.search(low) if (r.regex and low) else None
+        if not m:
+            continue
+        if r.name == "userunknown" and cmd != "RCPT" and table != "userunknown" and (cmd or table == "filtered"):
+            # "unknown user" said after DATA, or with a 5.2.x status, is a recipient filter (Sisimai's rule)
+            if cmd == "DATA" or table == "filtered":
+                return done("filtered", "TEXT-userunknown-not-at-RCPT", m.group(0))
+            continue
+        return done(r.name, f"TEXT-{r.name}", m.group(0))
 
     # a wrapper with its own reading (Bad destination host, Delivery expired ...)
     if wrap_entry and wrap_entry.get("reason"):
         return done(wrap_entry["reason"], "ASYNCOS-WRAPPER", wrapper or "")
+    if cmd == "MAIL" and (_is_permanent(st, code) or not (st or code)):
+        return done("rejected", "COMMAND-MAIL", "in reply to MAIL FROM")
 
-    # 4. status table, then class fallbacks
+    # 4. status table (unless it only says "look elsewhere"), second tier texts, class fallbacks
+    if table and table not in _RETRY:
+        return done(table, f"STATUS-{st}", st or "")
+    for r in cat.reasons:
+        if r.tier != 2 or not (r.regex and low):
+            continue
+        m = r.regex.search(low)
+        if m:
+            return done(r.name, f"TEXT-{r.name}", m.group(0))
+    if table and table != "onhold":
+        return done(table, f"STATUS-{st}", st or "")
     if st:
-        name = cat.status_codes.get(st)
-        if name and name != "onhold":
-            return done(name, f"STATUS-{st}", st)
         klass = st[st.index(".") + 1:].split(".")[0]
         if klass == "6":
             return done("contenterror", "CLASS-X.6", st)
@@ -278,13 +323,32 @@ def classify_text(
         return done("mailererror", f"TYPE-{dtype}", dtype)
     if code and code[:2] == "50" and code in ("500", "501", "502", "503", "504"):
         return done("syntaxerror", f"CODE-{code}", code)
-    act = (action or "").strip().lower()
     if act.startswith(("delayed", "expired")):
         return done("expired", "ACTION-delayed", act)
-    if (command or "").strip().upper() in ("EHLO", "HELO"):
+    if cmd in ("EHLO", "HELO", "CONN"):
         return done("blocked", "COMMAND-HELO", command or "")
     if st and st.startswith("2"):
         return done("delivered", f"STATUS-{st}", st)
     if low or st or code:
         return done("onhold", "NO-MATCH", "")
     return Classification("undefined", None, None, None, None, "", False, "EMPTY", "")
+
+
+def classify_bounce(b: Any) -> Classification:
+    """Classify a `collectors.bounces.Bounce` (duck-typed: diagnostic, status, code, action ...)."""
+    if getattr(b, "reason", None) in ("feedback", "vacation"):
+        return Classification(b.reason, False, None, None, None, b.diagnostic or "", False, f"FORM-{b.reason}",
+                              b.diagnostic or "")
+    action = (getattr(b, "action", None) or "").lower()
+    c = classify_text(b.diagnostic, status=b.status, code=b.code, action=action,
+                      diagnostic_type=getattr(b, "diagnostic_type", None), command=getattr(b, "command", None))
+    if action in ("delivered", "deliverable", "relayed", "expanded") and c.reason in ("onhold", "undefined", "delivered"):
+        return Classification("delivered", False, None, c.status, c.code, c.remote_text, c.esa,
+                              f"ACTION-{action}", action)
+    context = (getattr(b, "fields", None) or {}).get("context")
+    if c.reason in ("onhold", "undefined") and context and context != b.diagnostic:
+        wider = classify_text(context, status=b.status, code=b.code, action=action,
+                              diagnostic_type=getattr(b, "diagnostic_type", None), command=getattr(b, "command", None))
+        if wider.reason not in ("onhold", "undefined"):
+            return wider
+    return c
