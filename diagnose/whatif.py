@@ -273,3 +273,80 @@ def _move_above(config: EsaConfig, c: dict[str, Any], blocker: str) -> dict[str,
                       "(Mail Policies > HAT Overview > Edit Order)",
             "hat": _hat_view(li, hm), "predicted_outcome": outcome,
             "summary": _summary(hm, rm, path, outcome, conditions)}
+
+
+# ---------------------------------------------------------------- a finding, with the configuration
+
+def _kind_for(finding: Any) -> str | None:
+    """The configuration change worth trying for this finding (only kinds the model can evaluate)."""
+    if finding.outcome in ("delivered", "unknown"):
+        return None
+    if finding.stage == "hat":
+        return "hat_allowlist"
+    if finding.stage == "rat":
+        return "rat_accept"
+    for rec in getattr(finding, "recommendations", None) or []:
+        if rec.kind in SUPPORTED:
+            return rec.kind
+    return None
+
+
+def enrich_finding(finding: Any, config: EsaConfig, inputs: dict[str, Any], events: list[Any],
+                   listener: str | None = None) -> None:
+    """Name the configuration objects in the finding, cite them, and fill `what_if`.
+
+    inputs: collectors.configcase.case_inputs(case); events: the case's config_* Events.
+    """
+    from diagnose.model import Evidence  # local: model is light, avoids a cycle in type checkers
+
+    by_kind: dict[str, Any] = {}
+    for e in events:
+        by_kind.setdefault(e.kind, e)
+    sentences: list[str] = []
+    hat = by_kind.get("config_hat_match")
+    rat = by_kind.get("config_rat_match")
+    if finding.stage == "hat" and hat is not None and hat.get("sender_group_label"):
+        sentences.append(
+            f"In the configuration (listener {hat.get('listener')}), {hat.get('ip')} matches sender group "
+            f"{hat.get('sender_group_label')} ({hat.get('rule')}), mail flow policy {hat.get('policy')}: "
+            f"{hat.get('access')}" + ("" if hat.get("certain") else " (not certain: groups above it could not be "
+                                      "decided from the logs)") + ".")
+    if finding.stage == "rat" and rat is not None and rat.get("access") == "REJECT":
+        if rat.get("missing_domain"):
+            sentences.append(f"The RAT of listener {rat.get('listener')} has no entry for domain "
+                             f"{rat.get('missing_domain')}: the recipient falls to {rat.get('entry')} → REJECT.")
+        else:
+            sentences.append(f"The RAT of listener {rat.get('listener')} rejects it at entry {rat.get('entry')}.")
+    for e in events:
+        if e.kind == "config_log_mismatch":
+            sentences.append(e.text + ".")
+            finding.why.append(f"CONFIG: {e.text}")
+    if sentences:
+        finding.summary = finding.summary.rstrip() + " " + " ".join(sentences)
+    kind = _kind_for(finding)
+    # cite the configuration objects the conclusion or the what-if rests on
+    cited = {"config_log_mismatch"}
+    if finding.stage == "hat" or kind == "hat_allowlist":
+        cited |= {"config_hat_match", "config_policy"}
+    if finding.stage == "rat" or kind == "rat_accept":
+        cited.add("config_rat_match")
+    seen = {(ev.source, ev.text) for ev in finding.evidence}
+    for e in events:
+        if e.kind in cited and (e.source, e.text) not in seen:
+            finding.evidence.append(Evidence(source=e.source, text=e.text))
+            seen.add((e.source, e.text))
+    if kind:
+        case = {k: inputs.get(k) for k in CASE_KEYS}
+        case["stage"] = finding.stage
+        case["listener"] = listener
+        finding.what_if = what_if(config, kind, case)
+    finding.extra["config"] = {
+        "files": list(config.files),
+        "listener": next((e.get("listener") for e in events if e.get("listener")), None),
+        "facts": [{"kind": e.kind, "source": e.source, "text": e.text} for e in events],
+        "not_understood": list(config.unknown_elements),
+    }
+    if config.unknown_elements:
+        finding.gaps.append(f"{len(config.unknown_elements)} part(s) of the configuration were not understood "
+                            "and were not evaluated (see config.not_understood), e.g. "
+                            + config.unknown_elements[0])
