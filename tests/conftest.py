@@ -35,3 +35,12 @@ def _run_cli(*args: str, input: str | None = None, cwd: str | Path | None = None
 def run_cli():
     """Run `esa-diagnose ARGS` in a subprocess; returns CompletedProcess (returncode, stdout, stderr)."""
     return _run_cli
+
+
+@pytest.fixture(scope="session")
+def dns_server():
+    """A real authoritative DNS server on 127.0.0.1 (a free port) serving tests/data/zones (see tests/dnsserver.py)."""
+    from dnsserver import DnsServer
+
+    with DnsServer() as server:
+        yield server

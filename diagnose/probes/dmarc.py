@@ -78,7 +78,7 @@ def probe_dmarc(domain: str, resolver: Resolver, budget: Budget | None = None) -
     for place in places:
         a = resolver.query(f"_dmarc.{place}", "TXT", budget)
         res.answers.append(a)
-        res.status = a.status
+        res.status, res.resolver = a.status, a.resolver
         if a.failed:
             return res  # a failure is not "no record": say we do not know
         recs = [r for r in a.records if r.replace(" ", "").lower().startswith("v=dmarc1")]

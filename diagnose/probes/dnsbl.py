@@ -102,7 +102,7 @@ def probe_dnsbl(ip: str, zone: str, resolver: Resolver, budget: Budget | None = 
     zone = zone.strip().strip(".").lower()
     qname = query_name(ip, zone)
     a = resolver.query(qname, "A", budget)
-    res = DnsblResult(str(ipaddress.ip_address(ip)), zone, a.status, resolver.label, None, answer=a)
+    res = DnsblResult(str(ipaddress.ip_address(ip)), zone, a.status, a.resolver, None, answer=a)
     if a.status == "nxdomain" or (a.ok and not a.records):
         res.listed = False
         res.status = a.status

@@ -43,7 +43,7 @@ class DomainResult:
 def probe_domain(domain: str, resolver: Resolver, budget: Budget | None = None) -> DomainResult:
     domain = domain.lower().rstrip(".")
     answers = [resolver.query(domain, t, budget) for t in ("MX", "A")]
-    res = DomainResult(domain, "ok", resolver.label, None, answers=answers)
+    res = DomainResult(domain, "ok", answers[0].resolver, None, answers=answers)
     res.has_mx = any(a.ok and a.records for a in answers if a.rdtype == "MX")
     res.has_address = any(a.ok and a.records for a in answers if a.rdtype == "A")
     if any(a.status == "nxdomain" for a in answers) and not (res.has_mx or res.has_address):

@@ -26,6 +26,8 @@ def probe_time(answer: Answer | None) -> datetime:
 def make_event(name: str, target: str, answer: Answer | None, text: str, *, resolver: str,
                status: str | None = None, **fields: Any) -> Event:
     status = status or (answer.status if answer else "skipped")
+    if answer is not None and answer.resolver:  # a replayed answer keeps the resolver that gave it
+        resolver = answer.resolver
     data = {
         "target": target, "status": status, "resolver": resolver,
         "ttl": answer.ttl if answer else None, "cached": bool(answer and answer.cached),

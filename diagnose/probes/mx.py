@@ -84,7 +84,7 @@ def resolve_host(resolver: Resolver, host: str, budget: Budget | None) -> tuple[
 def probe_mx(domain: str, resolver: Resolver, budget: Budget | None = None) -> MxResult:
     domain = domain.lower().rstrip(".")
     a = resolver.query(domain, "MX", budget)
-    res = MxResult(domain, a.status, resolver.label, answer=a, answers=[a])
+    res = MxResult(domain, a.status, a.resolver, answer=a, answers=[a])
     if not a.ok:
         return res
     pairs = []

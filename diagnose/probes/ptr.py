@@ -53,7 +53,7 @@ def probe_ptr(ip: str, resolver: Resolver, budget: Budget | None = None) -> PtrR
     addr = ipaddress.ip_address(ip)
     rev = dns.reversename.from_address(str(addr)).to_text(omit_final_dot=True)
     a = resolver.query(rev, "PTR", budget)
-    res = PtrResult(str(addr), a.status, resolver.label, answer=a)
+    res = PtrResult(str(addr), a.status, a.resolver, answer=a)
     if a.failed:
         return res
     res.names = [r.lower().rstrip(".") for r in a.records][:MAX_NAMES]

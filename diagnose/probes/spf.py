@@ -533,6 +533,8 @@ def flatten(domain: str, resolver: Resolver, *, budget: Budget | None = None) ->
         flat.status = stop.result
         flat.problems.append(stop.why)
     flat.lookups, flat.void_lookups, flat.answers = walk.lookups, walk.voids, walk.answers
+    if walk.answers:
+        flat.resolver = walk.answers[0].resolver
     if flat.lookups > LOOKUP_LIMIT:
         flat.status = "permerror"
         flat.problems.append(
