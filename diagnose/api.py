@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+from os import PathLike
+from typing import TYPE_CHECKING
+
 from diagnose.probes.dnsbl import DEFAULT_LISTS
 from diagnose.probes.report import ProbeReport
 from diagnose.probes.resolver import DEFAULT_QUERY_TIMEOUT, DEFAULT_RUN_BUDGET
+
+if TYPE_CHECKING:
+    from diagnose.engine.explainer import Answer
 
 
 def probe(
@@ -33,3 +41,39 @@ def probe(
                          lists=tuple(lists) if lists else DEFAULT_LISTS, spf_domain=spf_domain)
     finally:
         session.close()
+
+
+# ---------------------------------------------------------------- explain (ENGINE)
+
+def explain(
+    logs: Sequence[str | PathLike[str]] = (),
+    *,
+    sender: str | None = None,
+    recipient: str | None = None,
+    ip: str | None = None,
+    mid: int | str | None = None,
+    message_id: str | None = None,
+    subject: str | None = None,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
+    year: int | None = None,
+    tracking: str | PathLike[str] | None = None,
+    config: str | PathLike[str] | None = None,
+    ndr: str | None = None,
+    nameserver: str | None = None,
+    offline: bool = False,
+    rules_dir: str | PathLike[str] | None = None,
+) -> Answer:
+    """Why did this mail not arrive? Findings (most relevant first) with evidence and recommendations.
+
+    logs:   mail_logs files, folders, .gz; since/until: "YYYY-MM-DD HH:MM[:SS]" appliance-local time.
+    ndr:    the bounce text the sender received (explains without logs).
+    An `unknown` answer is an answer; errors the user can fix raise InputError.
+    """
+    from diagnose.engine.explainer import run_explain
+
+    return run_explain(
+        logs, sender=sender, recipient=recipient, ip=ip, mid=mid, message_id=message_id, subject=subject,
+        since=since, until=until, year=year, tracking=tracking, config=config, ndr=ndr,
+        nameserver=nameserver, offline=offline, rules_dir=rules_dir,
+    )

@@ -1,0 +1,301 @@
+"""Stories + question -> ranked findings and the causal graph (the engine's front door).
+
+`api.explain()` finds the stories (LOGS' search) and calls `explain_stories()`; tests call it
+directly with stories they build. One engine session per case; the rulebase is compiled
+once per process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from diagnose.engine.compiler import CompiledRulebase, compiled
+from diagnose.engine.facts import Case, Query, build_facts, connection_case, message_cases
+from diagnose.engine.findings import build_finding, not_found_finding, rank
+from diagnose.engine.justify import Record
+from diagnose.engine.remedies import RemedyCatalogue, load_remedies
+from diagnose.engine.rulebase import Rulebase, load_rulebase
+from diagnose.graph import build_graph, to_json
+from diagnose.model import ConnectionStory, Finding, InputError, MessageStory
+
+
+@dataclass
+class Answer:
+    query: Query
+    findings: list[Finding]
+    records: list[Record] = field(default_factory=list)
+    graph: dict[str, Any] = field(default_factory=dict)
+    searched: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "query": self.query.to_json(),
+            "findings": [f.to_json() for f in self.findings],
+            "graph": self.graph,
+        }
+        if self.searched:
+            out["searched"] = self.searched
+        if self.warnings:
+            out["warnings"] = self.warnings
+        return out
+
+
+@dataclass
+class Engine:
+    """The loaded rulebase, its compiled form and the remedies catalogue."""
+
+    rulebase: Rulebase
+    compiled: CompiledRulebase
+    remedies: RemedyCatalogue
+
+    @classmethod
+    def load(cls, rules_dir: str | Path | None = None, remedies_file: str | Path | None = None) -> Engine:
+        rb = load_rulebase(rules_dir)
+        try:
+            remedies = load_remedies(remedies_file)
+        except InputError as exc:
+            if remedies_file is not None:
+                raise
+            # the packaged catalogue is broken: diagnose anyway, without recommendations, and say so
+            rb.warnings.append(f"recommendations unavailable: {exc}")
+            remedies = RemedyCatalogue()
+        return cls(rb, compiled(rb), remedies)
+
+    def run_case(self, case: Case) -> tuple[Record, Finding]:
+        facts = build_facts(case)
+        record = self.compiled.run(facts)
+        return record, build_finding(case, record, self.compiled.rules, self.remedies)
+
+
+_default: Engine | None = None
+
+
+def default_engine() -> Engine:
+    global _default
+    if _default is None:
+        _default = Engine.load()
+    return _default
+
+
+def explain_stories(
+    query: Query,
+    messages: Iterable[tuple[MessageStory, ConnectionStory | None]] = (),
+    connections: Iterable[ConnectionStory] = (),
+    *,
+    candidates: Iterable[tuple[ConnectionStory, str, str]] = (),
+    searched: list[str] | None = None,
+    hints: list[str] | None = None,
+    engine: Engine | None = None,
+) -> Answer:
+    """Explain every matching message-recipient and connection.
+
+    messages:    (MessageStory, its ConnectionStory or None) that match the question
+    connections: ConnectionStory that match the question directly (e.g. by --ip) and carry no message
+    candidates:  (ConnectionStory, confidence, reason) found for a sender that has no message in the
+                 logs: connections from the sender's candidate IPs, linked at `likely`/`possible`
+    """
+    engine = engine or default_engine()
+    searched = list(searched or [])
+    cases: list[Case] = []
+    for story, conn in messages:
+        cases.extend(message_cases(story, conn, query))
+    for conn in connections:
+        cases.append(connection_case(conn, query))
+    for conn, confidence, reason in candidates:
+        cases.append(connection_case(conn, query, link="candidate_ip", link_confidence=confidence,
+                                     link_reason=reason))
+    records: list[Record] = []
+    findings: list[Finding] = []
+    pairs: list[tuple[Record, Finding]] = []
+    for case in cases:
+        record, finding = engine.run_case(case)
+        records.append(record)
+        findings.append(finding)
+        pairs.append((record, finding))
+    if not findings:
+        findings = [not_found_finding(Case(kind="not_found", query=query), searched, hints)]
+    order = rank(findings)
+    by_id = {id(f): p for p, f in zip(pairs, findings, strict=False)} if pairs else {}
+    ranked_pairs = [by_id[id(f)] for f in order if id(f) in by_id]
+    graph = to_json(build_graph(ranked_pairs))
+    return Answer(query=query, findings=order, records=[r for r, _ in ranked_pairs], graph=graph,
+                  searched=searched, warnings=list(engine.rulebase.warnings))
+
+
+# ---------------------------------------------------------------- the API behind `explain`
+
+_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+
+
+def parse_time(value: str | datetime | None, option: str) -> datetime | None:
+    """"YYYY-MM-DD HH:MM[:SS]" (appliance-local, as logged) -> datetime; InputError otherwise."""
+    if value is None or isinstance(value, datetime):
+        return value
+    text = str(value).strip()
+    for fmt in _TIME_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise InputError(f"{option}: cannot read {text!r} as a time; use \"YYYY-MM-DD HH:MM\" (appliance-local time)")
+
+
+def make_query(*, sender: str | None = None, recipient: str | None = None, ip: str | None = None,
+               mid: int | str | None = None, message_id: str | None = None, subject: str | None = None,
+               since: str | datetime | None = None, until: str | datetime | None = None) -> Query:
+    if mid is not None and not isinstance(mid, int):
+        text = str(mid).strip()
+        if not text.isdigit():
+            raise InputError(f"--mid: {mid!r} is not a message id (a number, as in 'MID 24611411')")
+        mid = int(text)
+    if ip is not None:
+        import ipaddress
+        try:
+            ip = str(ipaddress.ip_address(ip.strip()))
+        except ValueError:
+            raise InputError(f"--ip: {ip!r} is not an IP address") from None
+    q = Query(
+        sender=_addr(sender), recipient=_addr(recipient), ip=ip, mid=mid,
+        message_id=message_id.strip() if message_id else None, subject=subject or None,
+        since=parse_time(since, "--since"), until=parse_time(until, "--until"),
+    )
+    if q.since and q.until and q.since > q.until:
+        raise InputError("--since is after --until")
+    return q
+
+
+def _addr(a: str | None) -> str | None:
+    if a is None:
+        return None
+    a = a.strip().strip("<>").strip()
+    return a or None
+
+
+def _stories(result: Any) -> tuple[list[tuple[MessageStory, ConnectionStory | None]], list[ConnectionStory]]:
+    """Adapt what the story search returns: an object with .messages/.connections, a pair, or stories."""
+    if hasattr(result, "messages") or hasattr(result, "connections"):
+        msgs, conns = list(getattr(result, "messages", []) or []), list(getattr(result, "connections", []) or [])
+    elif isinstance(result, tuple) and len(result) == 2 and all(isinstance(x, list | tuple) for x in result):
+        msgs, conns = list(result[0]), list(result[1])
+    else:
+        items = list(result or [])
+        msgs = [x for x in items if isinstance(x, MessageStory | tuple)]
+        conns = [x for x in items if isinstance(x, ConnectionStory)]
+    by_key = {(c.appliance, c.icid): c for c in conns}
+    pairs: list[tuple[MessageStory, ConnectionStory | None]] = []
+    used: set[tuple[str, int]] = set()
+    for m in msgs:
+        if isinstance(m, tuple):
+            story, conn = m[0], m[1] if len(m) > 1 else None
+        else:
+            story = m
+            conn = getattr(m, "connection", None)
+            if conn is None and story.icid is not None:
+                conn = by_key.get((story.appliance, story.icid))
+        if conn is not None:
+            used.add((conn.appliance, conn.icid))
+        pairs.append((story, conn))
+    # a connection with no matched message of its own is its own case (rejected, or closed without mail)
+    alone = [c for c in conns if (c.appliance, c.icid) not in used and not _has_messages(c, msgs)]
+    return pairs, alone
+
+
+def _has_messages(conn: ConnectionStory, msgs: list[Any]) -> bool:
+    return bool(conn.mids) and any(
+        (getattr(m, "appliance", None), getattr(m, "icid", None)) == (conn.appliance, conn.icid) for m in msgs)
+
+
+def _find(logs: Sequence[Any], query: Query, year: int | None) -> Any:
+    """The story search (LOGS: diagnose.api.find_stories)."""
+    from diagnose import api
+
+    find = getattr(api, "find_stories", None)
+    if find is None:
+        raise InputError("reading mail_logs is not available in this build yet (diagnose.api.find_stories)")
+    return find(list(logs), sender=query.sender, recipient=query.recipient, ip=query.ip, mid=query.mid,
+                message_id=query.message_id, subject=query.subject, since=query.since, until=query.until,
+                year=year)
+
+
+def _searched(result: Any, logs: Sequence[Any], query: Query) -> list[str]:
+    """What was searched, for the unknown answer (the search result may describe itself)."""
+    described = getattr(result, "searched", None) or getattr(result, "summary", None)
+    if isinstance(described, str):
+        return [described]
+    if isinstance(described, list):
+        return [str(x) for x in described]
+    names = ", ".join(str(p) for p in logs)
+    window = ""
+    if query.since or query.until:
+        window = f" between {query.since or 'the start'} and {query.until or 'the end'}"
+    return [f"searched {names}{window} for {query.describe()}"]
+
+
+def _candidate_ips(query: Query) -> list[tuple[str, str, str]]:
+    """(ip, confidence, why) the sender may have sent from. --ip is the sender's word: likely."""
+    out = []
+    if query.ip:
+        out.append((query.ip, "likely", "the sending IP given with --ip"))
+    return out
+
+
+def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipient: str | None = None,
+                ip: str | None = None, mid: int | str | None = None, message_id: str | None = None,
+                subject: str | None = None, since: str | datetime | None = None,
+                until: str | datetime | None = None, year: int | None = None, tracking: Any = None,
+                config: Any = None, ndr: str | None = None, nameserver: str | None = None,
+                offline: bool = False, rules_dir: Any = None) -> Answer:
+    query = make_query(sender=sender, recipient=recipient, ip=ip, mid=mid, message_id=message_id,
+                       subject=subject, since=since, until=until)
+    engine = Engine.load(rules_dir) if rules_dir is not None else default_engine()
+    logs = [logs] if isinstance(logs, str | Path) else list(logs or [])
+    if ndr is not None and not logs:
+        return explain_ndr(query, ndr, engine=engine)
+    if not logs:
+        raise InputError("nothing to explain from: give --logs PATH (or --ndr TEXT)")
+    if query.is_empty():
+        raise InputError("say what to look for: --sender, --recipient, --ip, --mid, --message-id or --subject")
+    result = _find(logs, query, year)
+    messages, connections = _stories(result)
+    searched = _searched(result, logs, query)
+    candidates: list[tuple[ConnectionStory, str, str]] = []
+    hints: list[str] = []
+    if not messages and query.sender:
+        # the sender's message is not in the logs: was a connection from its IPs refused?
+        for cip, confidence, why in _candidate_ips(query):
+            sub = Query(ip=cip, since=query.since, until=query.until)
+            _, conns = _stories(_find(logs, sub, year))
+            searched.append(f"searched the same logs for connections from {cip} ({why})")
+            for conn in conns:
+                reason = (f"No message from {query.sender} is in the logs; connection ICID {conn.icid} came from "
+                          f"{cip}, {why}, in the window searched: it is probably the sender's attempt.")
+                candidates.append((conn, confidence, reason))
+        connections = [c for c in connections if not any(c is cand for cand, _, _ in candidates)]
+        if not query.ip:
+            hints.append("No candidate sending IP was known; give one with --ip.")
+    answer = explain_stories(query, messages, connections, candidates=candidates, searched=searched,
+                             hints=hints, engine=engine)
+    if ndr is not None:
+        answer.findings.extend(explain_ndr(query, ndr, engine=engine).findings)
+    return answer
+
+
+def explain_ndr(query: Query, ndr: str, engine: Engine | None = None) -> Answer:
+    """Explain from the bounce text a sender received (no logs needed)."""
+    try:
+        from diagnose.classify import classify_text
+    except ImportError:
+        raise InputError("--ndr: bounce classification is not available in this build") from None
+    text = ndr.strip()
+    if not text:
+        raise InputError("--ndr: the bounce text is empty")
+    c = classify_text(text[:8192])
+    engine = engine or default_engine()
+    from diagnose.engine.findings import ndr_finding
+    finding = ndr_finding(query, text, c, engine.remedies)
+    return Answer(query=query, findings=[finding], searched=["the bounce text given with --ndr"])

@@ -1,0 +1,285 @@
+"""Derived facts -> Finding objects: final disposition, path, evidence, why, recommendations, gaps.
+
+Final disposition (agreed with the rulebase, rules/README.md "Priority"): the `stop` with the
+highest priority wins, ties go to the stop whose evidence is latest, then to the later
+derivation. So quarantined (30) -> released (50) -> delivered (80) reads "delivered".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from diagnose.engine.facts import Case, Fact
+from diagnose.engine.justify import Record, explain_text
+from diagnose.engine.remedies import RemedyCatalogue
+from diagnose.engine.rulebase import Rule
+from diagnose.model import CONFIDENCES, STAGES, Evidence, Finding
+
+STAGE_LABELS: dict[str, str] = {
+    "hat": "the Host Access Table (HAT) / mail flow policy",
+    "sender_verification": "sender verification",
+    "rat": "the Recipient Access Table (RAT)",
+    "ldap_accept": "LDAP accept",
+    "call_ahead": "SMTP call-ahead",
+    "authentication": "SPF/DKIM/DMARC authentication",
+    "sdr": "Sender Domain Reputation",
+    "message_filter": "a message filter",
+    "safelist_blocklist": "the end-user safelist/blocklist",
+    "antispam": "anti-spam",
+    "graymail": "graymail detection",
+    "antivirus": "anti-virus",
+    "amp": "Advanced Malware Protection (AMP)",
+    "content_filter": "a content filter",
+    "outbreak_filter": "Outbreak Filters",
+    "dlp": "Data Loss Prevention",
+    "delivery": "delivery",
+    "unknown": "an unknown stage",
+}
+PIPELINE = tuple(s for s in STAGES if s != "unknown")
+# Lines that identify the case: shown as evidence even when no rule needed them.
+IDENTITY_KINDS = ("icid_new", "mid_start", "mid_from", "mid_to", "mid_message_id", "mid_subject")
+
+
+def _conf_rank(c: str) -> int:
+    return CONFIDENCES.index(c) if c in CONFIDENCES else len(CONFIDENCES)
+
+
+def weakest(*confidences: str) -> str:
+    known = [c for c in confidences if c in CONFIDENCES]
+    return max(known, key=_conf_rank) if known else "possible"
+
+
+def _latest_ts(record: Record, fact: Fact) -> datetime:
+    times = [f.ts for f in record.support([fact.id]) if f.ts is not None]
+    return max(times) if times else datetime.min
+
+
+def final_stop(record: Record) -> Fact | None:
+    stops = record.derived("stop")
+    if not stops:
+        return None
+    order = {f.id: i for i, f in enumerate(stops)}
+    return max(stops, key=lambda f: (_int(f.get("priority")), _latest_ts(record, f), order[f.id]))
+
+
+def _int(v: Any) -> int:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return 0
+
+
+def build_path(stop: Fact | None, record: Record) -> list[dict[str, str]]:
+    """Each pipeline stage: passed / stopped / not_reached / unknown (no evidence -> unknown)."""
+    status = dict.fromkeys(PIPELINE, "unknown")
+    for f in record.derived("passed"):
+        if f.get("stage") in status:
+            status[f.get("stage")] = "passed"
+    if stop is not None and stop.get("stage") in status:
+        sstage = stop.get("stage")
+        idx = PIPELINE.index(sstage)
+        if stop.get("outcome") == "delivered":
+            status[sstage] = "passed"
+        else:
+            status[sstage] = "stopped"
+            for s in PIPELINE[idx + 1:]:
+                status[s] = "not_reached"
+        # an earlier stop that a later state superseded (quarantine then release) was passed
+        for other in record.derived("stop"):
+            ostage = other.get("stage")
+            if other.id != stop.id and ostage in status and PIPELINE.index(ostage) < idx:
+                status[ostage] = "passed"
+    return [{"stage": s, "status": status[s]} for s in PIPELINE]
+
+
+def _sort_key(f: Fact) -> tuple[datetime, int]:
+    return (f.ts or datetime.min, f.id)
+
+
+def collect_evidence(case: Case, record: Record) -> list[Evidence]:
+    """Lines behind every conclusion, plus the lines that identify the case; deduplicated, in time order."""
+    supporting = record.support([f.id for f in record.derived()])
+    identity = [f for f in case.facts if f.type in IDENTITY_KINDS and f.event is not None]
+    out: list[Evidence] = []
+    seen: set[tuple[str, str]] = set()
+    for f in sorted({f.id: f for f in supporting + identity}.values(), key=_sort_key):
+        ev = f.evidence()
+        if ev is None or (ev.source, ev.text) in seen:
+            continue
+        seen.add((ev.source, ev.text))
+        out.append(ev)
+    return out
+
+
+def build_why(record: Record, rules: dict[str, Rule]) -> list[str]:
+    lines: list[str] = []
+    for j in record.justifications:
+        rule = rules.get(j.rule_id)
+        if rule is None or rule.then_fact == "remedy":  # remedies speak in the recommendations
+            continue
+        text = f"{rule.id}: {explain_text(rule, j, record)}"
+        if text not in lines:
+            lines.append(text)
+    return lines
+
+
+def _subject(case: Case) -> str:
+    msg, conn = case.message, case.connection
+    parts = []
+    if msg is not None:
+        parts.append(f"MID {msg.mid}")
+        if case.sender:
+            parts.append(f"from {case.sender}")
+        if case.recipient:
+            parts.append(f"to {case.recipient}")
+        if conn is not None and conn.ip:
+            parts.append(f"(connection ICID {conn.icid} from {conn.ip})")
+    elif conn is not None:
+        parts.append(f"The connection ICID {conn.icid}" + (f" from {conn.ip}" if conn.ip else ""))
+    return " ".join(parts) or "The message"
+
+
+_VERBS = {
+    "delivered": "was delivered", "rejected": "was rejected", "dropped": "was dropped",
+    "bounced": "was bounced", "quarantined": "was quarantined", "deferred": "is deferred",
+}
+
+
+def build_finding(case: Case, record: Record, rules: dict[str, Rule], catalogue: RemedyCatalogue) -> Finding:
+    stop = final_stop(record)
+    why = build_why(record, rules)
+    gaps = [str(f.get("missing")) for f in record.derived("gap") if f.get("missing")]
+    context = [str(f.get("detail") or f.get("topic")) for f in record.derived("context") if f.get("detail") or f.get("topic")]
+    msg, conn = case.message, case.connection
+    if msg is not None and msg.partial_start:
+        gaps.append(f"The logs begin after MID {msg.mid} started: its connection and HAT decision are not in "
+                    "these files; add the previous (rotated) mail_logs file to see them.")
+    if msg is not None and msg.partial_end and (stop is None or stop.get("outcome") != "delivered"):
+        gaps.append(f"The logs end before MID {msg.mid} finished; a later mail_logs file may show its fate.")
+    if record.truncated:
+        gaps.append("The rulebase derived too many facts for this case (a rule loop?): the answer may be incomplete.")
+    if stop is not None:
+        outcome, stage = str(stop.get("outcome")), str(stop.get("stage"))
+        cause, reason = str(stop.get("cause")), str(stop.get("reason"))
+        confidence = weakest(str(stop.get("confidence")), case.link_confidence)
+        j = record.justifications_of(stop.id)[0]
+        stop_text = explain_text(rules[j.rule_id], j, record) if j.rule_id in rules else ""
+        verb = _VERBS.get(outcome, f"ended {outcome}")
+        where = "" if outcome == "delivered" else f" at {STAGE_LABELS.get(stage, stage)}"
+        summary = f"{_subject(case)} {verb}{where}: {stop_text}"
+    else:
+        outcome, stage, cause, reason = "unknown", "unknown", "not_determined", "undefined"
+        confidence = weakest(case.link_confidence, "possible")
+        last = next((f for f in reversed(case.facts) if f.event is not None), None)
+        tail = f" The last line logged about it: {last.event.text!r}." if last is not None and last.event else ""
+        summary = f"{_subject(case)}: the logs do not say what happened to it.{tail}"
+        gaps.append("No rule recognised a final state (delivered, rejected, dropped, bounced, quarantined, "
+                    "deferred) in these lines; check Message Tracking for this MID or a later log file.")
+    if case.link_reason:
+        why.insert(0, case.link_reason)
+    causes = [cause] + [str(f.get("cause")) for f in record.derived("cause") if f.get("cause")]
+    refs = [(f.get("ref"), f.get("kind")) for f in record.derived("remedy")]
+    recommendations = catalogue.select(refs, causes) if stop is not None or refs else []
+    evidence = collect_evidence(case, record)
+    first_ts = next((f.ts for f in case.facts if f.ts is not None), None)
+    stop_ts = _latest_ts(record, stop) if stop is not None else None
+    when = stop_ts if stop_ts and stop_ts != datetime.min else first_ts
+    finding = Finding(
+        outcome=outcome, stage=stage, cause=cause, reason=reason, confidence=confidence, summary=summary,
+        sender=case.sender, recipient=case.recipient, sender_ip=case.ip,
+        mid=msg.mid if msg is not None else None,
+        icid=(conn.icid if conn is not None else (msg.icid if msg is not None else None)),
+        time=when.isoformat() if when else None,
+        appliance=(msg.appliance if msg is not None else conn.appliance if conn is not None else None) or None,
+        evidence=evidence, recommendations=recommendations, path=build_path(stop, record), why=why, gaps=gaps,
+    )
+    if context:
+        finding.extra["context"] = context
+    if msg is not None and msg.links:
+        finding.extra["links"] = [{"relation": rel, "mid": other} for rel, other in msg.links]
+    if case.rid is not None:
+        finding.extra["rid"] = case.rid
+    finding.extra["rules"] = sorted({j.rule_id for j in record.justifications})
+    return finding
+
+
+def not_found_finding(case: Case, searched: list[str], hints: list[str] | None = None) -> Finding:
+    """Nothing in the logs matches: outcome and stage unknown, saying what was searched."""
+    q = case.query
+    what = q.describe()
+    summary = f"Nothing in the logs matches {what}: the tool cannot say what happened to this mail."
+    gaps = list(hints or [])
+    if q.sender and not q.ip:
+        gaps.append("Ask the sender for the sending IP address and run again with --ip: a connection the "
+                    "appliance rejected names only the IP, never the sender.")
+    gaps += [
+        "Check the bounce (NDR) the sender received: its reply text names the stage (try --ndr).",
+        "Check the time window (--since/--until are appliance-local time, as logged) and that the logs cover it.",
+        "Rejected connections are only in mail_logs/Message Tracking if rejected-connection tracking is enabled "
+        "(Security Services > Message Tracking > Rejected Connection Handling).",
+        "Check the other appliances of the cluster: the message may have reached another one.",
+    ]
+    evidence = [Evidence(source="search", text=s) for s in searched] or [
+        Evidence(source="search", text=f"searched for {what}: no message or connection matched")]
+    return Finding(
+        outcome="unknown", stage="unknown", cause="not_found", reason="undefined", confidence="possible",
+        summary=summary, sender=q.sender, recipient=q.recipient, sender_ip=q.ip, mid=q.mid,
+        evidence=evidence, path=[{"stage": s, "status": "unknown"} for s in PIPELINE],
+        why=[f"Searched: {s}" for s in searched], gaps=gaps,
+    )
+
+
+_OUTCOME_RANK = {"rejected": 0, "dropped": 0, "bounced": 0, "quarantined": 1, "deferred": 2, "unknown": 3, "delivered": 4}
+
+
+def rank(findings: list[Finding]) -> list[Finding]:
+    """Most relevant first: problems before deliveries, surer before less sure, latest first."""
+    def key(f: Finding) -> tuple[int, int, float]:
+        try:
+            ts = -datetime.fromisoformat(f.time).timestamp() if f.time else 0.0
+        except (ValueError, OverflowError, OSError):
+            ts = 0.0
+        return (_OUTCOME_RANK.get(f.outcome, 3), _conf_rank(f.confidence), ts)
+    return sorted(findings, key=key)
+
+
+def ndr_finding(query: Any, text: str, c: Any, catalogue: RemedyCatalogue) -> Finding:
+    """A finding from the bounce text alone (diagnose.classify.Classification `c`)."""
+    stage = c.stage if c.stage in STAGES else "unknown"
+    if c.reason == "delivered":
+        outcome = "delivered"
+    elif c.temporary:
+        outcome = "deferred"
+    elif c.esa and stage not in ("delivery", "unknown"):
+        outcome = "rejected"  # an ESA refused it in the SMTP conversation
+    else:
+        outcome = "bounced"
+    confidence = "likely" if c.esa and stage != "unknown" else "possible"
+    where = f" at {STAGE_LABELS.get(stage, stage)}" if stage != "unknown" else ""
+    who = "an ESA" if c.esa else "the receiving server"
+    summary = (f"The bounce text reads as {outcome}{where} ({c.reason}): {who} answered "
+               f"{(c.code or '') + ' ' if c.code else ''}{(c.status or '') + ' ' if c.status else ''}"
+               f"\"{_short(c.remote_text or text)}\". No log line confirms it; check mail_logs for the attempt.")
+    evidence = [Evidence(source="ndr", text=_short(text, 1000))]
+    if c.evidence and c.evidence not in text[:1000]:
+        evidence.append(Evidence(source=f"ndr:{c.rule}", text=_short(c.evidence)))
+    cause = f"ndr_{c.reason}"
+    return Finding(
+        outcome=outcome, stage=stage, cause=cause, reason=c.reason, confidence=confidence, summary=summary,
+        sender=getattr(query, "sender", None), recipient=getattr(query, "recipient", None),
+        sender_ip=getattr(query, "ip", None), evidence=evidence,
+        recommendations=catalogue.select([], [cause, c.reason]),
+        path=[{"stage": s, "status": ("stopped" if s == stage and outcome != "delivered" else "unknown")}
+              for s in PIPELINE],
+        why=[f"{c.rule}: the bounce text matched {_short(c.evidence)!r}" + (f" inside {c.wrapper!r}" if c.wrapper else "")],
+        gaps=["The bounce text alone does not show which appliance or rule refused the message: run explain with "
+              "--logs (and --ip of the sending server) to confirm it from the logs."],
+        extra={"source": "ndr", "hard": c.hard, "status": c.status, "code": c.code},
+    )
+
+
+def _short(s: str, n: int = 300) -> str:
+    s = " ".join(str(s).split())
+    s = "".join(ch if ch.isprintable() else " " for ch in s)
+    return s if len(s) <= n else s[: n - 1] + "…"
