@@ -66,10 +66,20 @@ class Engine:
             remedies = RemedyCatalogue()
         return cls(rb, compiled(rb), remedies)
 
-    def run_case(self, case: Case) -> tuple[Record, Finding]:
+    def run_case(self, case: Case, config: Any = None) -> tuple[Record, Finding]:
+        """One case through the engine; `config` (an EsaConfig) adds config facts and the what-if."""
+        config_events: list[Any] = []
+        if config is not None:
+            from diagnose.collectors.configcase import attach_config
+            config_events = attach_config(case, config)
         facts = build_facts(case)
         record = self.compiled.run(facts)
-        return record, build_finding(case, record, self.compiled.rules, self.remedies)
+        finding = build_finding(case, record, self.compiled.rules, self.remedies)
+        if config is not None:
+            from diagnose.collectors.configcase import case_inputs
+            from diagnose.whatif import enrich_finding
+            enrich_finding(finding, config, case_inputs(case), config_events)
+        return record, finding
 
 
 _default: Engine | None = None
@@ -91,6 +101,7 @@ def explain_stories(
     searched: list[str] | None = None,
     hints: list[str] | None = None,
     engine: Engine | None = None,
+    config: Any = None,
 ) -> Answer:
     """Explain every matching message-recipient and connection.
 
@@ -113,7 +124,7 @@ def explain_stories(
     findings: list[Finding] = []
     pairs: list[tuple[Record, Finding]] = []
     for case in cases:
-        record, finding = engine.run_case(case)
+        record, finding = engine.run_case(case, config)
         records.append(record)
         findings.append(finding)
         pairs.append((record, finding))
@@ -260,6 +271,10 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
         raise InputError("nothing to explain from: give --logs PATH (or --ndr TEXT)")
     if query.is_empty():
         raise InputError("say what to look for: --sender, --recipient, --ip, --mid, --message-id or --subject")
+    esa_config = None
+    if config is not None:
+        from diagnose.collectors.esaconfig import load_config
+        esa_config = load_config([config] if isinstance(config, str | Path) else list(config))
     result = _find(logs, query, year)
     messages, connections = _stories(result)
     searched = _searched(result, logs, query)
@@ -279,7 +294,7 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
         if not query.ip:
             hints.append("No candidate sending IP was known; give one with --ip.")
     answer = explain_stories(query, messages, connections, candidates=candidates, searched=searched,
-                             hints=hints, engine=engine)
+                             hints=hints, engine=engine, config=esa_config)
     if ndr is not None:
         answer.findings.extend(explain_ndr(query, ndr, engine=engine).findings)
     return answer
