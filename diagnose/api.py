@@ -12,6 +12,7 @@ from diagnose.probes.report import ProbeReport
 from diagnose.probes.resolver import DEFAULT_QUERY_TIMEOUT, DEFAULT_RUN_BUDGET
 
 if TYPE_CHECKING:
+    from diagnose.batchjob import BatchResult
     from diagnose.engine.explainer import Answer
 
 
@@ -77,3 +78,36 @@ def explain(
         since=since, until=until, year=year, tracking=tracking, config=config, ndr=ndr,
         nameserver=nameserver, offline=offline, rules_dir=rules_dir,
     )
+
+
+# ---------------------------------------------------------------- batch (BOUNCES)
+
+def batch(
+    input: str | PathLike[str] | None = None,
+    *,
+    logs: Sequence[str | PathLike[str]] = (),
+    since: str | None = None,
+    until: str | None = None,
+    year: int | None = None,
+    workers: int | None = None,
+) -> BatchResult:
+    """Classify every bounce of `input` (CSV, DSN .eml / folder / maildir / mbox, ESA bounce log).
+
+    Each row keeps the input's fields and adds reason (Sisimai name), hard, stage, outcome, cause,
+    summary, confidence, evidence and `explain` (the command that explains it in full).  With `logs`
+    each bounce is joined to its story and diagnosed; with `logs` and no `input`, every message or
+    connection between `since` and `until` that was not delivered is diagnosed.  Unreadable rows,
+    files or messages are listed in `errors`, never raised.
+    """
+    from diagnose import batchjob
+
+    result = batchjob.BatchResult(input=str(input) if input is not None else None)
+    if input is not None:
+        try:
+            result.form = batchjob.detect(input)
+        except OSError:
+            result.form = None
+    for kind, item in batchjob.run(input, logs=[str(x) for x in logs], since=since, until=until, year=year,
+                                   workers=workers, show_progress=False):
+        (result.rows if kind == "row" else result.errors).append(item)
+    return result

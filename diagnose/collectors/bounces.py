@@ -192,8 +192,8 @@ def read_folder(folder: Path) -> Iterator[Bounce]:
     for f in sorted(x for x in folder.rglob("*") if x.is_file() and not x.name.startswith(".")):
         try:
             form = detect(f)
-        except InputError as exc:
-            yield Bounce(source=str(f), kind="file", error=str(exc))
+        except InputError:
+            yield Bounce(source=str(f), kind="file", error="not a bounce input (CSV, DSN message, mbox or ESA bounce log)")
             continue
         except OSError as exc:
             yield Bounce(source=str(f), kind="file", error=f"cannot read: {exc.strerror or exc}")

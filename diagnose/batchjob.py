@@ -1,0 +1,508 @@
+"""`batch`: classify (and with --logs, diagnose) every bounce of an input; CSV, JSONL and HTML out.
+
+Rows keep the input's own fields and add: reason (Sisimai name), hard, stage, outcome, cause,
+summary, confidence, the rule and evidence that decided, and `explain` (the command that
+explains the row in full).  A bad row, file or message becomes an error record and the run
+goes on.  Large inputs are classified on every core (multiprocessing over chunks); the output
+order is the input order whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+import shlex
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from diagnose.classify import Classification, catalogue, classify_bounce
+from diagnose.collectors.bounces import Bounce, detect, read_bounces
+from diagnose.csvsafe import SafeWriter
+from diagnose.model import InputError
+from diagnose.progress import Bar
+
+ROW_FIELDS = (
+    "source", "recipient", "sender", "date", "outcome", "reason", "hard", "stage", "cause", "confidence",
+    "summary", "status", "code", "esa", "rule", "evidence", "remote_text", "wrapper", "ip", "mid", "rid", "explain",
+)
+CHUNK = 2000  # records per worker task
+FILE_CHUNK = 32  # DSN files per worker task
+_IPV4 = re.compile(r"(?<![\d.])((?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3})(?![\d.]*\d)")
+_OUTCOME_ORDER = {"rejected": 0, "bounced": 1, "dropped": 2, "quarantined": 3, "deferred": 4, "unknown": 5,
+                  "delivered": 6}
+_NOT_PROBLEMS = {"delivered"}
+
+
+@dataclass
+class BatchResult:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    input: str | None = None
+    form: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"input": self.input, "form": self.form, "rows": self.rows, "errors": self.errors,
+                "totals": totals(self.rows, self.errors)}
+
+
+# ---------------------------------------------------------------------------- one row
+
+def _esa_entry(rule: str) -> dict[str, Any] | None:
+    for entry, _ in catalogue().esa:
+        if entry["id"] == rule:
+            return entry
+    return None
+
+
+def _outcome(b: Bounce, c: Classification) -> str:
+    if c.reason in ("delivered", "feedback", "vacation"):
+        return "delivered"
+    action = (b.action or "").lower()
+    if action in ("delayed", "delay") or (c.temporary and action not in ("failed", "bounced")):
+        return "deferred"
+    if c.esa and c.stage not in (None, "delivery"):
+        return "rejected"  # an ESA refused it in the SMTP conversation
+    return "bounced"
+
+
+def _confidence(c: Classification) -> str:
+    if c.rule.startswith(("ESA-", "ASYNCOS-", "FORM-", "STATUS-", "TEXT-")) and "+" not in c.rule:
+        return "certain" if c.rule.startswith(("ESA-", "FORM-")) else "likely"
+    return "possible"
+
+
+def _summary(b: Bounce, c: Classification, outcome: str, entry: dict[str, Any] | None) -> str:
+    who = b.recipient or "the recipient"
+    reply = " ".join(x for x in (c.code, c.status) if x)
+    text = c.remote_text.strip().replace("\n", " ")
+    if len(text) > 160:
+        text = text[:157] + "..."
+    if entry:
+        head = f"Mail to {who} was {outcome} by an ESA at stage {c.stage}: {entry.get('what', c.reason)}"
+    elif c.wrapper:
+        head = f"Mail to {who} was {outcome} by the ESA at delivery ({c.wrapper}); the remote reason reads as {c.reason}"
+    elif c.reason in ("delivered", "feedback", "vacation"):
+        head = f"Not a failure for {who}: {c.reason}"
+    else:
+        head = f"Mail to {who} was {outcome}: {c.reason}"
+    hard = " (hard bounce: the address is bad)" if c.hard else ""
+    tail = f". Reply {reply}: {text}" if (reply or text) else ". The bounce gives no reply text."
+    return f"{head}{hard}{tail}"
+
+
+def _explain_cmd(b: Bounce, c: Classification, logs: Sequence[str]) -> str:
+    if logs and b.recipient:
+        parts = ["esa-diagnose", "explain", "--logs", *logs, "--recipient", b.recipient]
+        if b.sender:
+            parts += ["--sender", b.sender]
+        if b.mid is not None:
+            parts = ["esa-diagnose", "explain", "--logs", *logs, "--mid", str(b.mid)]
+        return " ".join(shlex.quote(p) for p in parts)
+    text = (c.wrapper + " " if c.wrapper else "") + c.remote_text
+    text = " ".join(text.split())[:400]
+    if not text:
+        return ""
+    parts = ["esa-diagnose", "explain", "--ndr", text]
+    if b.recipient:
+        parts += ["--recipient", b.recipient]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def bounce_row(b: Bounce, logs: Sequence[str] = ()) -> dict[str, Any]:
+    """Classify one bounce into a batch row (input fields first, then ours)."""
+    c = classify_bounce(b)
+    entry = _esa_entry(c.rule)
+    outcome = _outcome(b, c)
+    ipm = _IPV4.search(c.remote_text or "")
+    row: dict[str, Any] = dict(b.fields)
+    row.pop("context", None)
+    row.update({
+        "source": b.source, "recipient": b.recipient, "sender": b.sender, "date": b.date, "outcome": outcome,
+        "reason": c.reason, "hard": c.hard, "stage": c.stage, "cause": (entry or {}).get("cause", c.reason),
+        "confidence": _confidence(c), "summary": _summary(b, c, outcome, entry), "status": c.status,
+        "code": c.code, "esa": c.esa, "rule": c.rule, "evidence": c.evidence, "remote_text": c.remote_text[:2000],
+        "wrapper": c.wrapper, "ip": ipm.group(1) if ipm else None, "mid": b.mid, "rid": b.rid,
+        "explain": _explain_cmd(b, c, logs),
+    })
+    return row
+
+
+def _error(b: Bounce) -> dict[str, str]:
+    return {"source": b.source, "error": b.error or "unreadable"}
+
+
+# ---------------------------------------------------------------------------- workers
+
+def _work_records(chunk: list[Bounce]) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for b in chunk:
+        out.append(_one(b))
+    return out
+
+
+def _work_files(paths: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for p in paths:
+        try:
+            for b in read_bounces(p):
+                out.append(_one(b))
+        except InputError as exc:
+            out.append(("error", {"source": p, "error": str(exc)}))
+        except OSError as exc:
+            out.append(("error", {"source": p, "error": f"cannot read: {exc.strerror or exc}"}))
+    return out
+
+
+def _one(b: Bounce) -> tuple[str, dict[str, Any]]:
+    if b.error:
+        return "error", _error(b)
+    try:
+        return "row", bounce_row(b)
+    except Exception as exc:  # noqa: BLE001 - one bad record never ends the run
+        return "error", {"source": b.source, "error": f"could not classify: {type(exc).__name__}: {exc}"[:300]}
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for x in items:
+        chunk.append(x)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _pool(workers: int) -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    return ctx.Pool(workers)
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def classify_input(path: str | Path, *, workers: int | None = None, bar: Bar | None = None
+                   ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """("row", row) or ("error", {...}) for every bounce of `path`, in input order."""
+    p = Path(path)
+    form = detect(p)
+    workers = default_workers() if workers is None else max(1, workers)
+    if form == "folder":
+        files = [str(x) for x in sorted(p.rglob("*")) if x.is_file() and not x.name.startswith(".")]
+        if bar is not None:
+            bar.total = len(files) or None
+        chunks = list(_chunks(files, FILE_CHUNK))
+        if workers > 1 and len(files) > 2 * FILE_CHUNK:
+            with _pool(workers) as pool:
+                for result in pool.imap(_work_files, chunks):
+                    yield from result
+                    if bar is not None:
+                        bar.update(FILE_CHUNK)
+        else:
+            for ch in chunks:
+                yield from _work_files(ch)
+                if bar is not None:
+                    bar.update(len(ch))
+        return
+    records = read_bounces(p, form)
+    chunks_iter = _chunks(records, CHUNK)
+    first = next(chunks_iter, [])
+    if workers > 1 and len(first) >= CHUNK:
+        def all_chunks() -> Iterator[list[Bounce]]:
+            yield first
+            yield from chunks_iter
+        with _pool(workers) as pool:
+            for result in pool.imap(_work_records, all_chunks()):
+                yield from result
+                if bar is not None:
+                    bar.update(len(result))
+        return
+    for ch in (first, *chunks_iter):
+        res = _work_records(ch)
+        yield from res
+        if bar is not None:
+            bar.update(len(res))
+
+
+# ---------------------------------------------------------------------------- with --logs
+
+def _with_logs(row: dict[str, Any], logs: Sequence[str], year: int | None, explain: Callable[..., Any],
+               cache: dict[tuple[Any, ...], Any]) -> None:
+    """Join one bounce to its story in the logs and take the full diagnosis."""
+    key = (row.get("mid"), row.get("recipient"), row.get("sender"))
+    if key not in cache:
+        try:
+            if row.get("mid") is not None:
+                cache[key] = explain(list(logs), mid=row["mid"], recipient=row.get("recipient"), year=year)
+            elif row.get("recipient") or row.get("sender"):
+                cache[key] = explain(list(logs), recipient=row.get("recipient"), sender=row.get("sender"), year=year)
+            else:
+                cache[key] = InputError("no recipient or sender to look for in the logs")
+        except InputError as exc:
+            cache[key] = exc
+    answer = cache[key]
+    if isinstance(answer, Exception):
+        row["log_note"] = str(answer)
+        return
+    findings = list(getattr(answer, "findings", []) or [])
+    if not findings:
+        row["log_note"] = "no finding in the logs"
+        return
+    f = findings[0]
+    if f.outcome == "unknown" and f.stage == "unknown":
+        row["log_note"] = f.summary
+        row["diagnosis"] = f.to_json()
+        return
+    row["bounce_reason"] = row["reason"]
+    row.update({"outcome": f.outcome, "stage": f.stage, "cause": f.cause, "reason": f.reason or row["reason"],
+                "confidence": f.confidence, "summary": f.summary, "diagnosis": f.to_json()})
+    if f.sender_ip:
+        row["ip"] = f.sender_ip
+
+
+def run(input: str | Path | None = None, *, logs: Sequence[str] = (), since: str | None = None,
+        until: str | None = None, year: int | None = None, workers: int | None = None,
+        show_progress: bool | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The batch as a stream of ("row", row) / ("error", error), in input order."""
+    logs = [str(x) for x in logs]
+    if input is None:
+        if not logs:
+            raise InputError("batch: give an INPUT of bounces, or --logs with --since/--until for the overview")
+        yield from overview(logs, since=since, until=until, year=year, show_progress=show_progress)
+        return
+    p = Path(input)
+    if not p.exists():
+        raise InputError(f"batch: no such input: {p}")
+    bar = Bar(None, "bounces", show=show_progress)
+    explain = None
+    cache: dict[tuple[Any, ...], Any] = {}
+    if logs:
+        from diagnose import api
+        explain = api.explain
+    try:
+        for kind, item in classify_input(p, workers=1 if logs else workers, bar=bar):
+            if kind == "row" and logs:
+                item["explain"] = _explain_cmd_row(item, logs)
+                assert explain is not None
+                _with_logs(item, logs, year, explain, cache)
+            yield kind, item
+    finally:
+        bar.close()
+
+
+def _explain_cmd_row(row: dict[str, Any], logs: Sequence[str]) -> str:
+    parts = ["esa-diagnose", "explain", "--logs", *logs]
+    if row.get("mid") is not None:
+        parts += ["--mid", str(row["mid"])]
+    if row.get("recipient"):
+        parts += ["--recipient", row["recipient"]]
+    if row.get("sender"):
+        parts += ["--sender", row["sender"]]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+# ---------------------------------------------------------------------------- overview (no INPUT)
+
+def overview(logs: Sequence[str], *, since: str | None = None, until: str | None = None, year: int | None = None,
+             show_progress: bool | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every message or connection in the window that was not delivered, diagnosed."""
+    from diagnose import api
+    from diagnose.engine.explainer import _stories, explain_stories, make_query
+
+    find = getattr(api, "find_stories", None)
+    if find is None:
+        raise InputError("batch --logs without INPUT needs the mail_logs reader (diagnose.api.find_stories), "
+                         "which this build does not have yet")
+    query = make_query(since=since, until=until)
+    result = find(list(logs), since=query.since, until=query.until, year=year)
+    messages, connections = _stories(result)
+    bar = Bar(len(messages) + len(connections) or None, "stories", show=show_progress)
+    try:
+        for i, (story, conn) in enumerate(messages):
+            yield from _overview_rows(explain_stories(query, [(story, conn)], []), logs, f"MID {story.mid}", i)
+            bar.update()
+        for j, conn in enumerate(connections):
+            yield from _overview_rows(explain_stories(query, [], [conn]), logs, f"ICID {conn.icid}", j)
+            bar.update()
+    finally:
+        bar.close()
+
+
+def _overview_rows(answer: Any, logs: Sequence[str], what: str, _i: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    for f in answer.findings:
+        if f.outcome == "delivered":
+            continue
+        ev = f.evidence[0].source if f.evidence else what
+        parts = ["esa-diagnose", "explain", "--logs", *logs]
+        if f.mid is not None:
+            parts += ["--mid", str(f.mid)]
+        elif f.sender_ip:
+            parts += ["--ip", f.sender_ip]
+        if f.recipient:
+            parts += ["--recipient", f.recipient]
+        yield "row", {
+            "source": ev, "recipient": f.recipient, "sender": f.sender, "date": f.time, "outcome": f.outcome,
+            "reason": f.reason, "hard": None, "stage": f.stage, "cause": f.cause, "confidence": f.confidence,
+            "summary": f.summary, "status": None, "code": None, "esa": True, "rule": "",
+            "evidence": f.evidence[0].text if f.evidence else "", "remote_text": "", "wrapper": None,
+            "ip": f.sender_ip, "mid": f.mid, "rid": None, "icid": f.icid,
+            "explain": " ".join(shlex.quote(p) for p in parts), "diagnosis": f.to_json(),
+        }
+
+
+# ---------------------------------------------------------------------------- outputs
+
+def columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Input columns first (in their order), then ours."""
+    ours = list(ROW_FIELDS) + ["bounce_reason", "log_note", "icid"]
+    extra: list[str] = []
+    for r in rows:
+        for k in r:
+            if k not in ours and k not in extra and k != "diagnosis":
+                extra.append(k)
+    present = {k for r in rows for k in r}
+    return extra + [k for k in ours if k in ROW_FIELDS or k in present]
+
+
+def write_csv(rows: Sequence[dict[str, Any]], fh: Any) -> None:
+    cols = columns(rows)
+    w = SafeWriter(fh)
+    w.writerow(cols)
+    for r in rows:
+        w.writerow([_cell(r.get(c)) for c in cols])
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, dict | list):
+        return json.dumps(v, ensure_ascii=False)
+    return v
+
+
+def write_jsonl(items: Iterable[tuple[str, dict[str, Any]]], fh: Any) -> None:
+    for kind, item in items:
+        out = item if kind == "row" else {"error": item["error"], "source": item["source"]}
+        fh.write(json.dumps(out, ensure_ascii=False, default=str) + "\n")
+
+
+def _domain(addr: Any) -> str | None:
+    if isinstance(addr, str) and "@" in addr:
+        return addr.rsplit("@", 1)[1].lower()
+    return None
+
+
+def parse_date(value: Any) -> datetime | None:
+    if not value or not isinstance(value, str):
+        return None
+    v = value.strip()
+    try:
+        d = parsedate_to_datetime(v)
+        if d is not None:
+            return d.replace(tzinfo=None)
+    except (TypeError, ValueError, IndexError):
+        pass
+    for fmt in ("%a %b %d %H:%M:%S %Y", "%b %d %H:%M:%S %Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
+                "%Y-%m-%d %H:%M", "%Y-%m-%d", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M"):
+        try:
+            return datetime.strptime(" ".join(v.split())[:len(datetime.now().strftime(fmt)) + 6], fmt)
+        except ValueError:
+            continue
+    try:
+        return datetime.fromisoformat(v.replace("Z", "+00:00")).replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
+def totals(rows: Sequence[dict[str, Any]], errors: Sequence[dict[str, str]]) -> dict[str, Any]:
+    outcomes = Counter(r.get("outcome") or "unknown" for r in rows)
+    return {
+        "rows": len(rows), "errors": len(errors),
+        "problems": sum(n for o, n in outcomes.items() if o not in _NOT_PROBLEMS),
+        "outcomes": dict(outcomes.most_common()),
+        "hard": sum(1 for r in rows if r.get("hard") is True),
+        "esa": sum(1 for r in rows if r.get("esa")),
+        "reasons": dict(Counter(r.get("reason") or "undefined" for r in rows).most_common()),
+    }
+
+
+def group_by_cause(rows: Sequence[dict[str, Any]], top: int = 5) -> list[dict[str, Any]]:
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        groups[(r.get("cause") or r.get("reason") or "unknown", r.get("stage") or "", r.get("outcome") or "")].append(r)
+    out = []
+    for (cause, stage, outcome), rs in groups.items():
+        out.append({
+            "cause": cause, "stage": stage, "outcome": outcome, "count": len(rs),
+            "reason": Counter(r.get("reason") for r in rs).most_common(1)[0][0],
+            "hard": sum(1 for r in rs if r.get("hard") is True),
+            "sender_domains": Counter(d for r in rs if (d := _domain(r.get("sender")))).most_common(top),
+            "recipient_domains": Counter(d for r in rs if (d := _domain(r.get("recipient")))).most_common(top),
+            "ips": Counter(r["ip"] for r in rs if r.get("ip")).most_common(top),
+            "example": rs[0].get("summary", ""), "first_row": rs[0].get("_n"),
+        })
+    out.sort(key=lambda g: (g["outcome"] in _NOT_PROBLEMS, _OUTCOME_ORDER.get(g["outcome"], 9), -g["count"]))
+    return out
+
+
+def histogram(rows: Sequence[dict[str, Any]], bins: int = 24) -> dict[str, Any]:
+    times = [t for r in rows if (t := parse_date(r.get("date"))) is not None]
+    if not times:
+        return {"bars": [], "undated": len(rows)}
+    lo, hi = min(times), max(times)
+    span = (hi - lo).total_seconds()
+    if span <= 0:
+        return {"bars": [{"label": lo.strftime("%Y-%m-%d %H:%M"), "count": len(times)}],
+                "undated": len(rows) - len(times)}
+    width = span / bins
+    counts = [0] * bins
+    for t in times:
+        i = min(int((t - lo).total_seconds() / width), bins - 1)
+        counts[i] += 1
+    fmt = "%Y-%m-%d %H:%M" if span < 3 * 86400 else "%Y-%m-%d"
+    bars = []
+    for i, n in enumerate(counts):
+        start = datetime.fromtimestamp(lo.timestamp() + i * width)
+        bars.append({"label": start.strftime(fmt), "count": n})
+    return {"bars": bars, "undated": len(rows) - len(times)}
+
+
+def sort_problems_first(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda r: (r.get("outcome") in _NOT_PROBLEMS, _OUTCOME_ORDER.get(r.get("outcome"), 9)))
+
+
+HTML_ROW_LIMIT = 5000
+
+
+def write_html(result: BatchResult, fh: Any, *, title: str = "Bounce report") -> None:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from diagnose.resources import data_dir
+
+    rows = result.rows
+    for i, r in enumerate(rows, 1):
+        r["_n"] = i
+    env = Environment(loader=FileSystemLoader(str(data_dir("reports"))),
+                      autoescape=select_autoescape(["html", "j2", "htm"], default=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    tpl = env.get_template("batch.html.j2")
+    ordered = sort_problems_first(rows)
+    causes = group_by_cause(rows)
+    hist = histogram(rows)
+    fh.write(tpl.render(
+        title=title, input=result.input, form=result.form, totals=totals(rows, result.errors), causes=causes,
+        hist=hist, rows=ordered[:HTML_ROW_LIMIT], hidden=max(0, len(ordered) - HTML_ROW_LIMIT),
+        errors=result.errors[:1000], hidden_errors=max(0, len(result.errors) - 1000),
+        cause_max=max((g["count"] for g in causes), default=1),
+        hist_max=max((b["count"] for b in hist["bars"]), default=1),
+        generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
+    ))
+    for r in rows:
+        r.pop("_n", None)
