@@ -111,3 +111,23 @@ def batch(
                                    workers=workers, show_progress=False):
         (result.rows if kind == "row" else result.errors).append(item)
     return result
+
+
+# ---------------------------------------------------------------- teach (TEACH)
+
+def teach(
+    output: str | PathLike[str],
+    *,
+    rules_dir: str | PathLike[str] | None = None,
+    knowledge_dir: str | PathLike[str] | None = None,
+    seed: int = 1,
+    worked: bool = True,
+):
+    """Write the teaching site (static HTML, no JavaScript) into the folder `output`.
+
+    Built from rules/ and knowledge/ (the packaged ones by default), worked scenarios from the
+    simulator diagnosed by explain(). Returns a diagnose.teach.TeachResult (pages, problems, seconds).
+    """
+    from diagnose.teach import build_site
+
+    return build_site(output, rules_dir=rules_dir, knowledge_dir=knowledge_dir, seed=seed, worked=worked)
