@@ -136,3 +136,28 @@ def test_corrupt_cache_is_an_input_error(tmp_path):
 def test_untrusted_txt_is_made_printable():
     assert printable("ok\x1b[31mred\n") == "ok\\x1b[31mred\\x0a"
     assert len(printable("a" * 5000)) == 2000
+
+
+def test_garbage_reply_is_an_error_not_a_crash():
+    import socket
+    import threading
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(3)
+
+    def answer_once() -> None:
+        try:
+            data, addr = sock.recvfrom(4096)
+            sock.sendto(data[:2] + b"\x81\x80garbage", addr)  # the query's id, then junk
+        except OSError:
+            pass
+
+    t = threading.Thread(target=answer_once, daemon=True)
+    t.start()
+    try:
+        a = Resolver(f"127.0.0.1:{sock.getsockname()[1]}", timeout=1).query("x.example", "A")
+    finally:
+        t.join(3)
+        sock.close()
+    assert a.status == "error" and a.error
