@@ -222,15 +222,91 @@ def _has_messages(conn: ConnectionStory, msgs: list[Any]) -> bool:
 
 
 def _find(logs: Sequence[Any], query: Query, year: int | None) -> Any:
-    """The story search (LOGS: diagnose.api.find_stories)."""
+    """The story search: LOGS' diagnose.api.find_stories, or a plain scan while it is not built."""
     from diagnose import api
 
     find = getattr(api, "find_stories", None)
     if find is None:
-        raise InputError("reading mail_logs is not available in this build yet (diagnose.api.find_stories)")
+        return _scan(logs, query, year)
     return find(list(logs), sender=query.sender, recipient=query.recipient, ip=query.ip, mid=query.mid,
                 message_id=query.message_id, subject=query.subject, since=query.since, until=query.until,
                 year=year)
+
+
+@dataclass
+class _Found:
+    messages: list[tuple[MessageStory, ConnectionStory | None]]
+    connections: list[ConnectionStory]
+    searched: list[str]
+
+
+def _scan(logs: Sequence[Any], query: Query, year: int | None) -> _Found:
+    """Read, recognise and correlate every line, keep the stories the question names (streamed)."""
+    from diagnose.collectors import catalogue
+    from diagnose.collectors.correlate import correlate
+    from diagnose.collectors.reader import LogReader
+    from diagnose.model import Event
+
+    reader = LogReader([str(p) for p in logs], year=year)
+    lines = 0
+
+    def events() -> Iterable[Event]:
+        nonlocal lines
+        for display, n, ts, app, level, text in reader:
+            lines += 1
+            r = catalogue.parse(text)
+            if r is not None:
+                yield Event(r[0], ts, app, f"{display}:{n}", text, r[2], level)
+
+    conns: dict[tuple[str, int], ConnectionStory] = {}
+    msgs: list[MessageStory] = []
+    for story in correlate(events()):
+        if isinstance(story, ConnectionStory):
+            if _conn_matches(story, query):
+                conns[(story.appliance, story.icid)] = story
+            elif query.ip is None and (query.sender or query.recipient or query.mid or query.message_id
+                                       or query.subject):
+                conns.setdefault((story.appliance, story.icid), story)  # may carry a matching message
+        elif _msg_matches(story, query):
+            msgs.append(story)
+    pairs = [(m, conns.get((m.appliance, m.icid)) if m.icid is not None else None) for m in msgs]
+    direct = [c for c in conns.values() if query.ip is not None and _conn_matches(c, query)]
+    if query.ip is not None:
+        pairs = [(m, c) for m, c in pairs if c is not None and c.ip == query.ip] if not query.mid else pairs
+    names = ", ".join(str(p) for p in logs)
+    return _Found(pairs, direct, [f"read {lines} lines of {names} for {query.describe()}"] + list(reader.errors))
+
+
+def _in_window(ts: datetime | None, query: Query) -> bool:
+    if ts is None:
+        return True
+    return not ((query.since and ts < query.since) or (query.until and ts > query.until))
+
+
+def _conn_matches(c: ConnectionStory, q: Query) -> bool:
+    return q.ip is not None and c.ip == q.ip and _in_window(c.start, q)
+
+
+def _msg_matches(m: MessageStory, q: Query) -> bool:
+    def has(kind: str, key: str, want: str, sub: bool = False) -> bool:
+        for e in m.all(kind):
+            v = e.get(key)
+            if isinstance(v, str) and ((want.lower() in v.lower()) if sub else v.lower() == want.lower()):
+                return True
+        return False
+
+    if q.mid is not None and m.mid != q.mid:
+        return False
+    if q.sender and not (has("mid_from", "sender", q.sender) or has("mid_ready", "sender", q.sender)):
+        return False
+    if q.recipient and not (has("mid_to", "recipient", q.recipient) or has("mid_rcpt_rejected", "recipient", q.recipient)
+                            or has("bounced", "recipient", q.recipient)):
+        return False
+    if q.message_id and not has("mid_message_id", "message_id", q.message_id.strip("<>"), sub=True):
+        return False
+    if q.subject and not has("mid_subject", "subject", q.subject, sub=True):
+        return False
+    return _in_window(m.start, q)
 
 
 def _searched(result: Any, logs: Sequence[Any], query: Query) -> list[str]:
@@ -283,16 +359,16 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
     if not messages and query.sender:
         # the sender's message is not in the logs: was a connection from its IPs refused?
         for cip, confidence, why in _candidate_ips(query):
-            sub = Query(ip=cip, since=query.since, until=query.until)
-            _, conns = _stories(_find(logs, sub, year))
-            searched.append(f"searched the same logs for connections from {cip} ({why})")
+            conns = [c for c in connections if c.ip == cip]
+            if not conns:  # the first search did not look at connections by this IP: look now
+                _, conns = _stories(_find(logs, Query(ip=cip, since=query.since, until=query.until), year))
+                searched.append(f"searched the same logs for connections from {cip} ({why})")
             for conn in conns:
                 reason = (f"No message from {query.sender} is in the logs; connection ICID {conn.icid} came from "
                           f"{cip}, {why}, in the window searched: it is probably the sender's attempt.")
                 candidates.append((conn, confidence, reason))
-        connections = [c for c in connections if not any(c is cand for cand, _, _ in candidates)]
-        if not query.ip:
-            hints.append("No candidate sending IP was known; give one with --ip.")
+        taken = {(c.appliance, c.icid) for c, _, _ in candidates}
+        connections = [c for c in connections if (c.appliance, c.icid) not in taken]
     answer = explain_stories(query, messages, connections, candidates=candidates, searched=searched,
                              hints=hints, engine=engine, config=esa_config)
     if ndr is not None:

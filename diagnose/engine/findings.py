@@ -7,6 +7,7 @@ derivation. So quarantined (30) -> released (50) -> delivered (80) reads "delive
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -181,6 +182,12 @@ def build_finding(case: Case, record: Record, rules: dict[str, Rule], catalogue:
     causes = [cause] + [str(f.get("cause")) for f in record.derived("cause") if f.get("cause")]
     refs = [(f.get("ref"), f.get("kind")) for f in record.derived("remedy")]
     recommendations = catalogue.select(refs, causes) if stop is not None or refs else []
+    values = {"time": _when_text(record, stop, case), "recipient": case.recipient,
+              "sender": case.sender, "ip": case.ip, "sender_ip": case.ip,
+              "mid": msg.mid if msg is not None else None, "icid": conn.icid if conn is not None else None,
+              "domain": (case.sender or "").rpartition("@")[2] or None}
+    for r in recommendations:
+        r.sender_text = fill_placeholders(r.sender_text, values)
     evidence = collect_evidence(case, record)
     first_ts = next((f.ts for f in case.facts if f.ts is not None), None)
     stop_ts = _latest_ts(record, stop) if stop is not None else None
@@ -202,6 +209,24 @@ def build_finding(case: Case, record: Record, rules: dict[str, Rule], catalogue:
         finding.extra["rid"] = case.rid
     finding.extra["rules"] = sorted({j.rule_id for j in record.justifications})
     return finding
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def fill_placeholders(text: str, values: dict[str, Any]) -> str:
+    """`{time}`, `{recipient}`... in a catalogue text, from the finding; unknown values stay readable."""
+    if not text or "{" not in text:
+        return text
+    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if values.get(m.group(1)) not in (None, "")
+                            else f"[{m.group(1)}]", text)
+
+
+def _when_text(record: Record, stop: Fact | None, case: Case) -> str | None:
+    ts = _latest_ts(record, stop) if stop is not None else None
+    if ts is None or ts == datetime.min:
+        ts = next((f.ts for f in case.facts if f.ts is not None), None)
+    return ts.strftime("%Y-%m-%d %H:%M:%S") if ts else None
 
 
 def not_found_finding(case: Case, searched: list[str], hints: list[str] | None = None) -> Finding:
