@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 DATA = Path(__file__).resolve().parent / "data"
+# No DNS query leaves the test run unless a test names its --nameserver (the loopback server).
+os.environ.setdefault("ESA_DIAGNOSE_OFFLINE", "1")
 
 
 @pytest.fixture(scope="session")

@@ -538,7 +538,9 @@ def _human_text(parts: list[Message]) -> str:
     """The bounce's own explanation: text parts that are not inside the returned message."""
     skip: set[int] = set()
     for p in parts:
-        if p.get_content_type() in ("message/rfc822", "message/global", "text/rfc822-headers"):
+        if p.get_content_type() in ("message/rfc822", "message/global", "text/rfc822-headers",
+                                     "message/delivery-status", "message/global-delivery-status",
+                                     "message/feedback-report"):
             for q in p.walk():
                 if q is not p:
                     skip.add(id(q))
@@ -691,8 +693,8 @@ def _plain(msg: Message, source: str, human: str, orig_sender: str | None, commo
                 continue
             recipients.append(a)
     if not recipients:
-        if not _BOUNCE_SUBJECT.search(_header(msg, "Subject") or "") and not human.strip():
-            return
+        if not _BOUNCE_SUBJECT.search(_header(msg, "Subject") or ""):
+            return  # no failed recipient and not even a bounce's subject: not a bounce
         recipients = [None]  # type: ignore[list-item]
     whole = _WS.sub(" ", human).strip()
     date = _header(msg, "Date")
