@@ -82,14 +82,14 @@ class TeachResult:
 
 # ------------------------------------------------------------------ sources (never crash)
 
-def _read_yaml(path: Path, problems: list[str]) -> Any:
+def _read_yaml(path: Path, problems: list[str], folder: str = "knowledge") -> Any:
     if not path.is_file():
-        problems.append(f"{path.parent.name}/{path.name} not found")
+        problems.append(f"{folder}/{path.name} not found")
         return None
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        problems.append(f"{path.parent.name}/{path.name} unreadable: {str(exc).splitlines()[0]}")
+        problems.append(f"{folder}/{path.name} unreadable: {str(exc).splitlines()[0]}")
         return None
 
 
@@ -152,7 +152,7 @@ def load_rules(rules_dir: Path | None, problems: list[str]) -> list[dict[str, An
     folder = rules_dir or data_dir("rules")
     rules: list[dict[str, Any]] = []
     for path in sorted(Path(folder).glob("*.y*ml")):
-        doc = _read_yaml(path, problems)
+        doc = _read_yaml(path, problems, "rules")
         if not isinstance(doc, dict):
             continue
         for raw in doc.get("rules") or []:
@@ -198,7 +198,7 @@ def slug(text: str) -> str:
 # ------------------------------------------------------------------ plain English for rules
 
 def _value(v: Any) -> str:
-    if isinstance(v, list):
+    if isinstance(v, (list, tuple, set, frozenset)):
         return ", ".join(str(x) for x in v)
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -270,8 +270,7 @@ class Glossary:
 
 def pipeline_svg(stages_with_rules: dict[str, int], root: str = "") -> Markup:
     """The pipeline as three lanes of linked boxes, in processing order."""
-    box_w, box_h, gap, pad = 150, 46, 14, 20
-    rows = []
+    box_w, box_h, gap, pad = 176, 46, 14, 20
     y = pad
     parts = []
     width = pad * 2 + 5 * (box_w + gap)
@@ -283,19 +282,19 @@ def pipeline_svg(stages_with_rules: dict[str, int], root: str = "") -> Markup:
             x, yy = pad + col * (box_w + gap), y + row * (box_h + gap)
             n = stages_with_rules.get(st, 0)
             label = STAGE_TITLES.get(st, st)
-            short = label if len(label) <= 22 else label[:21] + "…"
+            short = label if len(label) <= 24 else label[:23] + "…"
             parts.append(
                 f'<a href="{root}stages/{st}.html"><title>{escape(label)}</title>'
                 f'<rect class="stage" x="{x}" y="{yy}" width="{box_w}" height="{box_h}" rx="6"/>'
                 f'<text class="name" x="{x + 8}" y="{yy + 19}">{escape(short)}</text>'
-                f'<text class="count" x="{x + 8}" y="{yy + 36}">{escape(st)} · {n} rule{"s" if n != 1 else ""}</text></a>')
+                f'<text class="count" x="{x + 8}" y="{yy + 36}">{n} rule{"s" if n != 1 else ""}</text></a>')
             if i + 1 < len(stages) and col < 4:
                 ax = x + box_w
                 parts.append(f'<line class="arrow" x1="{ax + 1}" y1="{yy + box_h / 2}" x2="{ax + gap - 2}" '
                              f'y2="{yy + box_h / 2}"/>')
         nrows = (len(stages) + 4) // 5
         y += nrows * (box_h + gap) + 10
-        rows.append(y)
+
     height = y + pad
     return Markup(
         f'<svg class="pipeline" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
