@@ -161,3 +161,16 @@ def test_garbage_reply_is_an_error_not_a_crash():
         t.join(3)
         sock.close()
     assert a.status == "error" and a.error
+
+
+def test_session_notes_name_the_failed_questions():
+    from diagnose.probes.session import ProbeSession
+
+    with DnsServer(drop_all=True) as silent:
+        s = ProbeSession.open(nameserver=silent.address, timeout=0.3, budget=0.5)
+        for name in ("a.example", "b.example", "c.example"):
+            s.resolver.query(name, "TXT", s.budget)
+    note = s.notes()[0]
+    assert note.startswith("DNS probes that failed") and "TXT a.example: timeout" in note
+    assert "TXT c.example: skipped (time budget exhausted)" in note
+    assert ProbeSession.open(offline=True).notes() == []

@@ -167,6 +167,7 @@ class Resolver:
         self.timeout = timeout
         self.cache = cache
         self.queries = 0  # queries actually sent over the wire
+        self.failed: list[Answer] = []  # answers that did not come (timeout, SERVFAIL, error, budget)
         self._memo: dict[tuple[str, str], Answer] = {}
         self.address: str | None = None
         self.port = 53
@@ -206,6 +207,8 @@ class Resolver:
             if self.cache is not None and answer.status != "skipped":
                 self.cache.put(answer)
         self._memo[key] = answer
+        if answer.failed and not (self.offline and answer.status == "skipped"):
+            self.failed.append(answer)
         return answer
 
     def _ask(self, name: dns.name.Name, qname: str, rdtype: str, budget: Budget | None) -> Answer:

@@ -30,3 +30,14 @@ class ProbeSession:
         """Save the probe cache (when one was asked for)."""
         if self.cache is not None:
             self.cache.save()
+
+    def notes(self, limit: int = 12) -> list[str]:
+        """One line naming the DNS questions that got no usable answer (for the answer's notes)."""
+        failed = self.resolver.failed
+        if not failed:
+            return []
+        parts = [f"{a.rdtype} {a.qname}: {a.status}" + (" (time budget exhausted)" if "budget" in a.error else "")
+                 for a in failed[:limit]]
+        more = f" and {len(failed) - limit} more" if len(failed) > limit else ""
+        return [f"DNS probes that failed, no answer used (resolver {self.resolver.label}): "
+                f"{'; '.join(parts)}{more}"]
