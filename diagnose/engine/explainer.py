@@ -7,7 +7,7 @@ once per process.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -66,8 +66,14 @@ class Engine:
             remedies = RemedyCatalogue()
         return cls(rb, compiled(rb), remedies)
 
-    def run_case(self, case: Case, config: Any = None) -> tuple[Record, Finding]:
-        """One case through the engine; `config` (an EsaConfig) adds config facts and the what-if."""
+    def run_case(self, case: Case, config: Any = None, probes: Any = None) -> tuple[Record, Finding]:
+        """One case through the engine; `config` (an EsaConfig) adds config facts and the what-if,
+        `probes` (callable case -> probe Events, PROBES' ProbeHook) the DNS facts its lines call for."""
+        if probes is not None:
+            linked = {id(e) for e in case.link_events}
+            for e in probes(case):
+                if id(e) not in linked:
+                    case.extra_facts.append((e.kind, dict(e.fields), e))
         config_events: list[Any] = []
         if config is not None:
             from diagnose.collectors.configcase import attach_config
@@ -97,18 +103,22 @@ def explain_stories(
     messages: Iterable[tuple[MessageStory, ConnectionStory | None]] = (),
     connections: Iterable[ConnectionStory] = (),
     *,
-    candidates: Iterable[tuple[ConnectionStory, str, str]] = (),
+    candidates: Iterable[tuple[Any, ...]] = (),
     searched: list[str] | None = None,
     hints: list[str] | None = None,
     engine: Engine | None = None,
     config: Any = None,
+    probes: Any = None,
 ) -> Answer:
     """Explain every matching message-recipient and connection.
 
     messages:    (MessageStory, its ConnectionStory or None) that match the question
     connections: ConnectionStory that match the question directly (e.g. by --ip) and carry no message
-    candidates:  (ConnectionStory, confidence, reason) found for a sender that has no message in the
-                 logs: connections from the sender's candidate IPs, linked at `likely`/`possible`
+    candidates:  (ConnectionStory, confidence, reason[, link Events]) found for a sender that has no
+                 message in the logs: connections from the sender's candidate IPs, linked at
+                 `likely`/`possible`; the link Events (e.g. probe_spf_match) are evidence of the link
+    config:      an EsaConfig: config facts and the what-if per case
+    probes:      callable(case) -> probe Events (PROBES' ProbeHook): the DNS facts each case calls for
     """
     engine = engine or default_engine()
     searched = list(searched or [])
@@ -117,14 +127,16 @@ def explain_stories(
         cases.extend(message_cases(story, conn, query))
     for conn in connections:
         cases.append(connection_case(conn, query))
-    for conn, confidence, reason in candidates:
-        cases.append(connection_case(conn, query, link="candidate_ip", link_confidence=confidence,
-                                     link_reason=reason))
+    for conn, confidence, reason, *link in candidates:
+        case = connection_case(conn, query, link="candidate_ip", link_confidence=confidence, link_reason=reason)
+        case.link_events = list(link[0]) if link else []
+        case.extra_facts.extend((e.kind, dict(e.fields), e) for e in case.link_events)
+        cases.append(case)
     records: list[Record] = []
     findings: list[Finding] = []
     pairs: list[tuple[Record, Finding]] = []
     for case in cases:
-        record, finding = engine.run_case(case, config)
+        record, finding = engine.run_case(case, config, probes)
         records.append(record)
         findings.append(finding)
         pairs.append((record, finding))
@@ -240,7 +252,8 @@ class _Found:
     searched: list[str]
 
 
-def _scan(logs: Sequence[Any], query: Query, year: int | None) -> _Found:
+def _scan(logs: Sequence[Any], query: Query, year: int | None,
+          ip_pred: Callable[[str], bool] | None = None) -> _Found:
     """Read, recognise and correlate every line, keep the stories the question names (streamed)."""
     from diagnose.collectors import catalogue
     from diagnose.collectors.correlate import correlate
@@ -262,6 +275,10 @@ def _scan(logs: Sequence[Any], query: Query, year: int | None) -> _Found:
     msgs: list[MessageStory] = []
     for story in correlate(events()):
         if isinstance(story, ConnectionStory):
+            if ip_pred is not None:
+                if story.ip and _in_window(story.start, query) and ip_pred(story.ip):
+                    conns[(story.appliance, story.icid)] = story
+                continue
             if _conn_matches(story, query):
                 conns[(story.appliance, story.icid)] = story
             elif query.ip is None and (query.sender or query.recipient or query.mid or query.message_id
@@ -270,7 +287,7 @@ def _scan(logs: Sequence[Any], query: Query, year: int | None) -> _Found:
         elif _msg_matches(story, query):
             msgs.append(story)
     pairs = [(m, conns.get((m.appliance, m.icid)) if m.icid is not None else None) for m in msgs]
-    direct = [c for c in conns.values() if query.ip is not None and _conn_matches(c, query)]
+    direct = [c for c in conns.values() if ip_pred is not None or (query.ip is not None and _conn_matches(c, query))]
     if query.ip is not None:
         pairs = [(m, c) for m, c in pairs if c is not None and c.ip == query.ip] if not query.mid else pairs
     names = ", ".join(str(p) for p in logs)
@@ -331,6 +348,22 @@ def _candidate_ips(query: Query) -> list[tuple[str, str, str]]:
     return out
 
 
+def _probe_hook(nameserver: str | None, offline: bool) -> Any:
+    """PROBES' per-case hook on a DNS session, or None (--offline, or the probes are not built)."""
+    if offline:
+        return None
+    try:
+        from diagnose.probes.explainhook import ProbeHook, enabled
+        from diagnose.probes.session import ProbeSession
+    except ImportError:
+        return None
+    session = ProbeSession.open(nameserver=nameserver)
+    if not enabled(session):
+        session.close()
+        return None
+    return ProbeHook(session)
+
+
 def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipient: str | None = None,
                 ip: str | None = None, mid: int | str | None = None, message_id: str | None = None,
                 subject: str | None = None, since: str | datetime | None = None,
@@ -354,23 +387,42 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
     result = _find(logs, query, year)
     messages, connections = _stories(result)
     searched = _searched(result, logs, query)
-    candidates: list[tuple[ConnectionStory, str, str]] = []
+    candidates: list[tuple[ConnectionStory, str, str, list[Any]]] = []
     hints: list[str] = []
-    if not messages and query.sender:
-        # the sender's message is not in the logs: was a connection from its IPs refused?
-        for cip, confidence, why in _candidate_ips(query):
-            conns = [c for c in connections if c.ip == cip]
-            if not conns:  # the first search did not look at connections by this IP: look now
-                _, conns = _stories(_find(logs, Query(ip=cip, since=query.since, until=query.until), year))
-                searched.append(f"searched the same logs for connections from {cip} ({why})")
-            for conn in conns:
-                reason = (f"No message from {query.sender} is in the logs; connection ICID {conn.icid} came from "
-                          f"{cip}, {why}, in the window searched: it is probably the sender's attempt.")
-                candidates.append((conn, confidence, reason))
-        taken = {(c.appliance, c.icid) for c, _, _ in candidates}
+    hook = _probe_hook(nameserver, offline)
+    try:
+        if not messages and query.sender:
+            # the sender's message is not in the logs: was a connection from its IPs refused?
+            for cip, confidence, why in _candidate_ips(query):
+                conns = [c for c in connections if c.ip == cip]
+                if not conns:  # the first search did not look at connections by this IP: look now
+                    _, conns = _stories(_find(logs, Query(ip=cip, since=query.since, until=query.until), year))
+                    searched.append(f"searched the same logs for connections from {cip} ({why})")
+                for conn in conns:
+                    reason = (f"No message from {query.sender} is in the logs; connection ICID {conn.icid} came "
+                              f"from {cip}, {why}, in the window searched: it is probably the sender's attempt.")
+                    candidates.append((conn, confidence, reason, []))
+            if not candidates and hook is not None:
+                from diagnose.probes.explainhook import search_sender_networks
+                found = search_sender_networks(logs, query.sender, query.since, query.until, year, hook.session,
+                                               hook)
+                searched += found.searched
+                hints += found.hints
+                for conn, confidence, reason in found.candidates:
+                    link = hook.match_facts.get((conn.appliance, conn.icid), [])
+                    candidates.append((conn, confidence, reason, link))
+            elif not candidates:
+                hints.append("DNS probes were off (--offline): the sender domain's SPF/MX networks were not "
+                             "searched for refused connections.")
+        taken = {(c[0].appliance, c[0].icid) for c in candidates}
         connections = [c for c in connections if (c.appliance, c.icid) not in taken]
-    answer = explain_stories(query, messages, connections, candidates=candidates, searched=searched,
-                             hints=hints, engine=engine, config=esa_config)
+        answer = explain_stories(query, messages, connections, candidates=candidates, searched=searched,
+                                 hints=hints, engine=engine, config=esa_config, probes=hook)
+        if hook is not None:
+            answer.warnings += hook.notes()
+    finally:
+        if hook is not None:
+            hook.session.close()
     if ndr is not None:
         answer.findings.extend(explain_ndr(query, ndr, engine=engine).findings)
     return answer

@@ -89,6 +89,7 @@ class Case:
     searched: list[str] = field(default_factory=list)  # what was looked at (for unknown answers)
     facts: list[Fact] = field(default_factory=list)
     extra_facts: list[tuple[str, dict[str, Any], Event | None]] = field(default_factory=list)
+    link_events: list[Event] = field(default_factory=list)  # evidence that ties a candidate to the question
 
     @property
     def sender(self) -> str | None:

@@ -101,7 +101,8 @@ def _sort_key(f: Fact) -> tuple[datetime, int]:
 def collect_evidence(case: Case, record: Record) -> list[Evidence]:
     """Lines behind every conclusion, plus the lines that identify the case; deduplicated, in time order."""
     supporting = record.support([f.id for f in record.derived()])
-    identity = [f for f in case.facts if f.type in IDENTITY_KINDS and f.event is not None]
+    link_ids = {id(e) for e in case.link_events}
+    identity = [f for f in case.facts if f.event is not None and (f.type in IDENTITY_KINDS or id(f.event) in link_ids)]
     out: list[Evidence] = []
     seen: set[tuple[str, str]] = set()
     for f in sorted({f.id: f for f in supporting + identity}.values(), key=_sort_key):
