@@ -106,3 +106,27 @@ def test_delivery_dns_failure_probes_the_recipient_domain(session):
                                        session)
     assert next(f for f in still if f.kind == "probe_mx").get("status") == "servfail"
     assert not [f for f in still if f.kind == "probe_disagreement"]
+
+
+@pytest.mark.parametrize("line,domain", [
+    ("Bounced: DCID 0 MID 8 to RID 0 - 5.1.2 - Bad destination host ('000', ['DNS Hard Error looking up "
+     "Partner.Example (MX):  NXDomain'])", "partner.example"),
+    ("Bounced: DCID 0 MID 19408690 From: <a@sample.net> To: <lyra@partner.example> RID 0 - 5.1.2 - Bad destination "
+     "host ('000', ['DNS Hard Error looking up partner.example (MX): NXDomain'])", "partner.example"),
+    ("DNS Temporary Failure partner.example MX - ServFail", "partner.example"),
+])
+def test_delivery_dns_domain_from_real_grammar(line, domain):
+    assert casework.delivery_domain(ev(line, 1), None) == domain
+
+
+def test_unrelated_bounce_names_no_dns_domain():
+    line = ev("Bounced: DCID 5 MID 19 to RID 0 - 5.1.0 - Unknown address error ('550', ['5.1.1 user unknown'])", 1)
+    assert casework.delivery_domain(line, "x@partner.example") is None
+
+
+def test_dns_hard_bounce_that_resolves_now_is_a_disagreement(session):
+    line = ev("Bounced: DCID 0 MID 8 to RID 0 - 5.1.2 - Bad destination host ('000', ['DNS Hard Error looking up "
+              "partner.example (MX):  NXDomain'])", 4)
+    facts = casework.case_probe_events([line], session)
+    dis = [f for f in facts if f.kind == "probe_disagreement"]
+    assert len(dis) == 1 and dis[0].get("stage") == "delivery" and "mail_logs:4" in dis[0].text

@@ -27,6 +27,7 @@ from diagnose.probes.session import ProbeSession
 PROBE_BUDGET = 8.0
 _DNSLIST_RE = re.compile(r"dnslist\[([^\]\s]+)\]", re.I)
 _DNS_DELIVERY_KINDS = ("dns_temp_failure", "dns_error")
+_LOOKING_UP = re.compile(r"(?:Failure|looking up)\s+([A-Za-z0-9_.-]+\.[A-Za-z0-9_-]+)\s+\(?MX\b")
 _DNS_WORDS = re.compile(r"\b(DNS|MX|NXDOMAIN|ServFail|SERVFAIL|no such domain|unroutable|5\.1\.2|5\.4\.4|4\.4\.3)\b", re.I)
 
 
@@ -124,19 +125,7 @@ def case_probe_events(events: Iterable[Event], session: ProbeSession, *,
     senders = {sender_domain(e.get("sender")) for e in events if e.kind == "sender_dns_rejected"}
     for dom in sorted(d for d in senders if d):
         out += probe_domain(dom, res, budget.child(PROBE_BUDGET)).events()
-    rdomains: set[str] = set()
-    for e in events:
-        if e.kind in _DNS_DELIVERY_KINDS and e.get("domain"):
-            rdomains.add(str(e.get("domain")).lower())
-        elif e.kind in _DNS_DELIVERY_KINDS:
-            m = re.search(r"Failure\s+(\S+)\s+MX", e.text)
-            if m:
-                rdomains.add(m.group(1).lower())
-        elif e.kind in ("bounced", "delayed", "connection_error") and _DNS_WORDS.search(
-                " ".join([e.text, str(e.get("reason") or "")])):
-            dom = sender_domain(e.get("recipient") or recipient)
-            if dom:
-                rdomains.add(dom)
+    rdomains = {d for e in events if (d := delivery_domain(e, recipient))}
     for dom in sorted(rdomains):
         out += mx.probe_mx(dom, res, budget.child(PROBE_BUDGET)).events()
     return out + disagreements(events, out)
@@ -145,6 +134,21 @@ def case_probe_events(events: Iterable[Event], session: ProbeSession, *,
 def _icid_ips(events: list[Event]) -> dict[Any, str]:
     """ICID -> client IP from the `New SMTP ICID` lines (the HAT decision line names no IP)."""
     return {e.get("icid"): e.get("ip") for e in events if e.kind == "icid_new" and e.get("ip")}
+
+
+def delivery_domain(e: Event, recipient: str | None) -> str | None:
+    """The destination domain a delivery DNS error names (or the recipient's, for a DNS bounce/delay)."""
+    if e.kind in _DNS_DELIVERY_KINDS and e.get("domain"):
+        return str(e.get("domain")).lower().rstrip(".")
+    if e.kind not in (*_DNS_DELIVERY_KINDS, "bounced", "delayed", "connection_error"):
+        return None
+    text = " ".join([e.text, str(e.get("reason") or "")])
+    m = _LOOKING_UP.search(text)
+    if m:
+        return m.group(1).lower().rstrip(".")
+    if e.kind in _DNS_DELIVERY_KINDS or not _DNS_WORDS.search(text):
+        return None
+    return sender_domain(e.get("recipient") or recipient)
 
 
 def _is_ip(text: str) -> bool:
@@ -191,10 +195,9 @@ def disagreements(log_events: Iterable[Event], probe_events: Iterable[Event]) ->
             elif p is not None and "does not exist" in why and p.get("status") in ("servfail", "timeout"):
                 out.append(_disagree(e, p, "sender_verification", "sender_domain",
                                      f"the appliance got NXDOMAIN for {dom}; a probe now gets {p.get('status')}"))
-        if e.kind in _DNS_DELIVERY_KINDS:
-            m = re.search(r"Failure\s+(\S+)\s+MX", e.text)
-            dom = str(e.get("domain") or (m.group(1) if m else "")).lower()
-            p = _find(probes, "probe_mx", target=dom) if dom else None
+        dom = delivery_domain(e, None)
+        if dom:
+            p = _find(probes, "probe_mx", target=dom)
             if p is not None and p.get("status") == "ok" and p.get("hosts"):
                 out.append(_disagree(e, p, "delivery", "recipient_mx",
                                      f"the appliance could not resolve the MX of {dom} then; it resolves now"))
