@@ -117,3 +117,19 @@ def test_unreadable_and_missing_paths_exit_2(run_cli, tmp_path):
 def test_bad_since_exits_2(run_cli, sample):
     r = run_cli("explain", "--logs", str(sample), "--mid", "5", "--since", "2014-19-11")
     assert r.returncode == 2 and r.stderr.startswith("esa-diagnose: --since") and "Traceback" not in r.stderr
+
+
+def test_html_ticket_is_written_and_escapes_log_text(run_cli, tmp_path):
+    log = tmp_path / "mail_logs"
+    log.write_text(
+        "Mon Oct  7 13:15:01 2024 Info: New SMTP ICID 7 interface Data 1 (10.0.0.25) address 198.51.100.9 "
+        "reverse dns host <script>alert(1)</script>.example verified no\n"
+        "Mon Oct  7 13:15:02 2024 Info: ICID 7 REJECT SG <b>BAD</b> match sbrs[-10.0:-2.5] SBRS -9.0\n"
+        "Mon Oct  7 13:15:02 2024 Info: ICID 7 close\n")
+    out = tmp_path / "ticket.html"
+    r = run_cli("explain", "--logs", str(log), "--ip", "198.51.100.9", "--format", "html", "--output", str(out),
+                "--offline")
+    assert r.returncode == 0, r.stderr
+    page = out.read_text()
+    assert "SBRS -9.0" in page
+    assert "<script>alert" not in page and "<b>BAD</b>" not in page

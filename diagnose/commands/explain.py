@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 def _html(answer: Any) -> str:
     """The ticket page (rendered by the reports engineer's module once it exists)."""
     try:
-        from diagnose.report import ticket_html  # type: ignore[attr-defined]
+        from diagnose.reports import ticket_html
     except ImportError:
         raise InputError("--format html is not available in this build yet; use text or json") from None
     return ticket_html(answer)
