@@ -187,6 +187,8 @@ class _Run:
         self.dcids = 0
         self.sender = _clean(msg.sender)
         self.quarantines: list[tuple[str, str]] = []  # (stage, quarantine name) flagged on the way
+        # a verdict whose action is "deliver" (with a subject tag): the stage that decided how it arrives
+        self.tagged_by: str | None = None
 
     # -- recording ---------------------------------------------------------------------------
     def log(self, text: str, dt: float = 0.0, level: str = "Info") -> None:
@@ -428,6 +430,9 @@ class _Run:
         if action == "quarantine":
             self.log(f"ISQ: Tagging MID {_ph('mid')} for quarantine", 0.0)
             self.quarantines.append(("antispam", "ISQ"))
+        elif m.spam != "negative":
+            self.tagged_by = self.tagged_by or "antispam"
+            detail += " (delivered with a subject tag)"
         self.step("antispam", "passed", detail)
 
     def antivirus(self, pol: MailFlowPolicy, ip: IncomingPolicy) -> None:
@@ -471,7 +476,11 @@ class _Run:
             self.step("graymail", "skipped", f"graymail detection follows anti-spam, off in {pol.name}")
             return
         self.log(f"MID {_ph('mid')} using engine: GRAYMAIL {self.m.graymail}", 0.02)
-        self.step("graymail", "passed", f"graymail verdict {self.m.graymail}")
+        detail = f"graymail verdict {self.m.graymail}"
+        if self.m.graymail != "negative":
+            self.tagged_by = self.tagged_by or "graymail"
+            detail += " (delivered with a subject tag)"
+        self.step("graymail", "passed", detail)
 
     def content_filters(self, ip: IncomingPolicy) -> None:
         for f in ip.content_filters:
@@ -594,7 +603,8 @@ class _Run:
         self.finish()
         self.log(f"DCID {dc} close", 0.01)
         self.step("delivery", "passed", f"accepted by {d.mx_ip}" + (f" after {failures} deferral(s)" if failures else ""))
-        self.settle("delivery", "delivered")
+        # delivered as it was tagged: the outcome is the tagging stage's decision (subject tag, junk folder)
+        self.settle(self.tagged_by or "delivery", "delivered")
 
     def bounce_notice(self, dt: float) -> None:
         """The NDR the appliance generates to the envelope sender (a new MID on ICID 0)."""

@@ -133,8 +133,13 @@ def _recipes():
         r = g.rng
         n = r.choice((1, 1, 1, 2, 3))
         rcpts = tuple(dict.fromkeys(f"{r.choice(_USERS)}@example.com" for _ in range(n)))
-        return g.base(recipients=rcpts, spam=r.choice(("negative",) * 6 + ("suspect", "marketing")),
-                      graymail=r.choice(("negative",) * 5 + ("marketing_mail",))), "delivery", "delivered"
+        return g.base(recipients=rcpts), "delivery", "delivered"
+
+    def spam_tagged(g: _Gen):
+        return g.base(spam=g.rng.choice(("suspect", "marketing"))), "antispam", "delivered"
+
+    def graymail_tagged(g: _Gen):
+        return g.base(graymail=g.rng.choice(("marketing_mail", "social_mail", "bulk_mail"))), "graymail", "delivered"
 
     def trusted(g: _Gen):
         return g.base(sender_ip="198.51.100.77", sbrs=None, spam="positive"), "delivery", "delivered"
@@ -224,7 +229,8 @@ def _recipes():
         return g.base(delivery=Delivery("expire")), "delivery", "bounced"
 
     return [
-        (delivered, 30), (trusted, 2), (deferred_then_ok, 2), (hat_reject, 18), (hat_throttled, 3), (hat_size, 2),
+        (delivered, 26), (spam_tagged, 3), (graymail_tagged, 2), (trusted, 2), (deferred_then_ok, 2),
+        (hat_reject, 18), (hat_throttled, 3), (hat_size, 2),
         (sender_dns, 3), (exception_reject, 1), (rat_reject, 4), (ldap_drop, 1), (dmarc_reject, 2), (mf_drop, 2),
         (mf_quarantine, 1), (spam_quarantine, 7), (spam_drop, 5), (blocklist, 1), (virus, 2), (amp_drop, 1),
         (cf_drop, 1), (cf_bounce, 1), (cf_quarantine, 1), (outbreak, 1), (remote_reject, 3), (no_mx, 1),
