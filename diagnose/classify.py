@@ -244,9 +244,9 @@ def classify_text(
     act = (action or "").strip().lower()
 
     def done(reason: str, rule: str, evidence: str, stage: str | None = None) -> Classification:
-        if act == "failed" and temporary and reason in _GAVE_UP:
-            # a 4xx problem reported as failed: the retries ran out (Sisimai reads it as expired)
-            reason, rule = "expired", f"{rule}+GAVE-UP"
+        if act.startswith("expired") and reason in _GAVE_UP:
+            # the DSN says the retries ran out (Action: expired)
+            reason, rule = "expired", f"{rule}+ACTION-expired"
         if wrapper and stage is None:
             stage = (wrap_entry or {}).get("stage", "delivery")
         return Classification(

@@ -460,6 +460,13 @@ def _parse_dsn(data: bytes, source: str) -> Iterator[Bounce]:
     if "message/feedback-report" in types:
         yield from _feedback(parts, msg, source, orig_sender)
         return
+    if re.match(r"\s*complaint about message from", subject or "", re.I):
+        # Hotmail/Outlook.com JMRP complaint: the reported message is attached, no feedback-report part
+        rcpt = next((_addr(_header(p, "X-HmXmrOriginalRecipient")) for p in parts
+                     if _header(p, "X-HmXmrOriginalRecipient")), None)
+        yield Bounce(source=source, kind="dsn", recipient=rcpt, sender=orig_sender, date=_header(msg, "Date"),
+                     action="feedback", reason="feedback", diagnostic=subject or "", **common)
+        return
     if _is_autoreply(msg, subject) and "message/delivery-status" not in types:
         yield Bounce(source=source, kind="dsn", recipient=_addr(_header(msg, "From")), sender=_addr(_header(msg, "To")),
                      date=_header(msg, "Date"), action="vacation", reason="vacation",
@@ -549,7 +556,9 @@ def _human_text(parts: list[Message]) -> str:
         if id(p) in skip or p.is_multipart():
             continue
         ct = p.get_content_type()
-        if ct in ("text/plain", "text/html") or (ct == "text/plain" and not texts):
+        if ct.startswith("multipart/"):
+            ct = "text/plain"  # a multipart whose boundary did not parse: its raw text is all there is
+        if ct in ("text/plain", "text/html"):
             t = _text_of(p)
             if ct == "text/html":
                 if any(x for x in texts):
