@@ -150,3 +150,15 @@ def test_cli_ndr_explains_without_logs(run_cli):
     (f,) = json.loads(r.stdout)["findings"]
     assert f["stage"] == "hat" and f["outcome"] == "rejected" and f["confidence"] != "certain"
     assert f["evidence"][0]["source"] == "ndr"
+
+
+def test_tracking_export_alone_explains_a_message(run_cli, data_dir):
+    export = data_dir / "tracking" / "readme_esa_details_1576.json"
+    r = run_cli("explain", "--tracking", str(export), "--mid", "1576", "--format", "json", "--offline")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    (f,) = doc["findings"]
+    assert f["mid"] == 1576 and f["outcome"] != "unknown"
+    assert all(e["source"].startswith("tracking:") for e in f["evidence"])
+    r = run_cli("explain", "--tracking", str(data_dir / "tracking" / "nope.json"), "--mid", "1")
+    assert r.returncode == 2 and "Traceback" not in r.stderr

@@ -348,6 +348,29 @@ def _candidate_ips(query: Query) -> list[tuple[str, str, str]]:
     return out
 
 
+def _add_tracking(path: Any, query: Query, messages: list[tuple[MessageStory, ConnectionStory | None]],
+                  connections: list[ConnectionStory], searched: list[str], notes: list[str],
+                  ) -> tuple[list[tuple[MessageStory, ConnectionStory | None]], list[ConnectionStory]]:
+    """Message Tracking export: fills gaps in the log stories (the logs win) and adds tracking-only ones."""
+    from diagnose.collectors.tracking import combine, tracking_stories
+
+    tconns, tmsgs, problems = tracking_stories(path)
+    log_conns = [c for _, c in messages if c is not None] + list(connections)
+    comb = combine(log_conns, [m for m, _ in messages], tconns, tmsgs)
+    by_key = {(c.appliance, c.icid): c for c in comb.connections}
+    out = list(messages)
+    added = [m for m in comb.tracking_only if _msg_matches(m, query)]
+    out += [(m, by_key.get((m.appliance, m.icid)) if m.icid is not None else None) for m in added]
+    known = {(c.appliance, c.icid) for c in log_conns}
+    extra = [c for c in comb.connections if (c.appliance, c.icid) not in known and not c.mids
+             and _conn_matches(c, query)]
+    searched.append(f"read the Message Tracking export {path}: {len(tmsgs)} messages, {len(added)} matched "
+                    f"only there")
+    notes.extend(problems[:10])
+    notes.extend(d.text for d in comb.disagreements[:10])
+    return out, list(connections) + extra
+
+
 def _probe_hook(nameserver: str | None, offline: bool) -> Any:
     """PROBES' per-case hook on a DNS session, or None (--offline, or the probes are not built)."""
     if offline:
@@ -376,17 +399,24 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
     logs = [logs] if isinstance(logs, str | Path) else list(logs or [])
     if ndr is not None and not logs:
         return explain_ndr(query, ndr, engine=engine)
-    if not logs:
-        raise InputError("nothing to explain from: give --logs PATH (or --ndr TEXT)")
+    if not logs and tracking is None:
+        raise InputError("nothing to explain from: give --logs PATH (or --tracking FILE, or --ndr TEXT)")
     if query.is_empty():
         raise InputError("say what to look for: --sender, --recipient, --ip, --mid, --message-id or --subject")
     esa_config = None
     if config is not None:
         from diagnose.collectors.esaconfig import load_config
         esa_config = load_config([config] if isinstance(config, str | Path) else list(config))
-    result = _find(logs, query, year)
-    messages, connections = _stories(result)
-    searched = _searched(result, logs, query)
+    messages: list[tuple[MessageStory, ConnectionStory | None]] = []
+    connections: list[ConnectionStory] = []
+    searched: list[str] = []
+    if logs:
+        result = _find(logs, query, year)
+        messages, connections = _stories(result)
+        searched = _searched(result, logs, query)
+    notes: list[str] = []
+    if tracking is not None:
+        messages, connections = _add_tracking(tracking, query, messages, connections, searched, notes)
     candidates: list[tuple[ConnectionStory, str, str, list[Any]]] = []
     hints: list[str] = []
     hook = _probe_hook(nameserver, offline)
@@ -395,14 +425,14 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
             # the sender's message is not in the logs: was a connection from its IPs refused?
             for cip, confidence, why in _candidate_ips(query):
                 conns = [c for c in connections if c.ip == cip]
-                if not conns:  # the first search did not look at connections by this IP: look now
+                if not conns and logs:  # the first search did not look at connections by this IP: look now
                     _, conns = _stories(_find(logs, Query(ip=cip, since=query.since, until=query.until), year))
                     searched.append(f"searched the same logs for connections from {cip} ({why})")
                 for conn in conns:
                     reason = (f"No message from {query.sender} is in the logs; connection ICID {conn.icid} came "
                               f"from {cip}, {why}, in the window searched: it is probably the sender's attempt.")
                     candidates.append((conn, confidence, reason, []))
-            if not candidates and hook is not None:
+            if not candidates and hook is not None and logs:
                 from diagnose.probes.explainhook import search_sender_networks
                 found = search_sender_networks(logs, query.sender, query.since, query.until, year, hook.session,
                                                hook)
@@ -418,6 +448,7 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
         connections = [c for c in connections if (c.appliance, c.icid) not in taken]
         answer = explain_stories(query, messages, connections, candidates=candidates, searched=searched,
                                  hints=hints, engine=engine, config=esa_config, probes=hook)
+        answer.warnings += notes
         if hook is not None:
             answer.warnings += hook.notes()
     finally:
