@@ -64,11 +64,15 @@ def explain(
     nameserver: str | None = None,
     offline: bool = False,
     rules_dir: str | PathLike[str] | None = None,
+    probe_cache: str | PathLike[str] | None = None,
+    probe_budget: float | None = None,
+    probe_timeout: float | None = None,
 ) -> Answer:
     """Why did this mail not arrive? Findings (most relevant first) with evidence and recommendations.
 
     logs:   mail_logs files, folders, .gz; since/until: "YYYY-MM-DD HH:MM[:SS]" appliance-local time.
     ndr:    the bounce text the sender received (explains without logs).
+    nameserver/offline/probe_cache/probe_budget/probe_timeout: the DNS probes (see probe()).
     An `unknown` answer is an answer; errors the user can fix raise InputError.
     """
     from diagnose.engine.explainer import run_explain
@@ -76,7 +80,8 @@ def explain(
     return run_explain(
         logs, sender=sender, recipient=recipient, ip=ip, mid=mid, message_id=message_id, subject=subject,
         since=since, until=until, year=year, tracking=tracking, config=config, ndr=ndr,
-        nameserver=nameserver, offline=offline, rules_dir=rules_dir,
+        nameserver=nameserver, offline=offline, rules_dir=rules_dir, probe_cache=probe_cache,
+        probe_budget=probe_budget, probe_timeout=probe_timeout,
     )
 
 

@@ -37,8 +37,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--tracking", metavar="FILE", help="Message Tracking export (JSON/CSV)")
     p.add_argument("--config", metavar="FILE", help="appliance configuration XML or HAT/RAT export")
     p.add_argument("--ndr", metavar="TEXT|@FILE", help="the bounce text the sender received")
-    p.add_argument("--nameserver", metavar="HOST[:PORT]", help="DNS server for the probes")
-    p.add_argument("--offline", action="store_true", help="send no DNS queries")
+    from diagnose.commands.probe import add_probe_options
+
+    add_probe_options(p)  # --nameserver --offline --probe-cache --probe-timeout --probe-budget
     p.add_argument("--format", choices=("text", "json", "html"), default="text")
     p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(run=run)
@@ -63,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
         args.logs, sender=args.sender, recipient=args.recipient, ip=args.ip, mid=args.mid,
         message_id=args.message_id, subject=args.subject, since=args.since, until=args.until, year=args.year,
         tracking=args.tracking, config=args.config, ndr=_read_ndr(args.ndr), nameserver=args.nameserver,
-        offline=args.offline,
+        offline=args.offline, probe_cache=args.probe_cache, probe_budget=args.probe_budget,
+        probe_timeout=args.probe_timeout,
     )
     if args.format == "json":
         out = json.dumps(answer.to_json(), indent=2, ensure_ascii=False, default=str) + "\n"

@@ -371,16 +371,19 @@ def _add_tracking(path: Any, query: Query, messages: list[tuple[MessageStory, Co
     return out, list(connections) + extra
 
 
-def _probe_hook(nameserver: str | None, offline: bool) -> Any:
-    """PROBES' per-case hook on a DNS session, or None (--offline, or the probes are not built)."""
-    if offline:
+def _probe_hook(nameserver: str | None, offline: bool, probe_cache: Any = None,
+                probe_budget: float | None = None, probe_timeout: float | None = None) -> Any:
+    """PROBES' per-case hook on a DNS session, or None (--offline without a cache, or no probes built)."""
+    if offline and not probe_cache:
         return None
     try:
         from diagnose.probes.explainhook import ProbeHook, enabled
         from diagnose.probes.session import ProbeSession
     except ImportError:
         return None
-    session = ProbeSession.open(nameserver=nameserver)
+    limits = {k: v for k, v in (("budget", probe_budget), ("timeout", probe_timeout)) if v is not None}
+    session = ProbeSession.open(nameserver=nameserver, offline=offline,
+                                probe_cache=str(probe_cache) if probe_cache else None, **limits)
     if not enabled(session):
         session.close()
         return None
@@ -392,7 +395,8 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
                 subject: str | None = None, since: str | datetime | None = None,
                 until: str | datetime | None = None, year: int | None = None, tracking: Any = None,
                 config: Any = None, ndr: str | None = None, nameserver: str | None = None,
-                offline: bool = False, rules_dir: Any = None) -> Answer:
+                offline: bool = False, rules_dir: Any = None, probe_cache: Any = None,
+                probe_budget: float | None = None, probe_timeout: float | None = None) -> Answer:
     query = make_query(sender=sender, recipient=recipient, ip=ip, mid=mid, message_id=message_id,
                        subject=subject, since=since, until=until)
     engine = Engine.load(rules_dir) if rules_dir is not None else default_engine()
@@ -419,7 +423,7 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
         messages, connections = _add_tracking(tracking, query, messages, connections, searched, notes)
     candidates: list[tuple[ConnectionStory, str, str, list[Any]]] = []
     hints: list[str] = []
-    hook = _probe_hook(nameserver, offline)
+    hook = _probe_hook(nameserver, offline, probe_cache, probe_budget, probe_timeout)
     try:
         if not messages and query.sender:
             # the sender's message is not in the logs: was a connection from its IPs refused?
