@@ -346,3 +346,35 @@ def test_graph_links_evidence_rule_fact_recommendation(engine):
     assert any(s == ev_node and nodes[t]["label"] == "HAT-BAD-REP" for s, t in links)
     rec = next(i for i, n in nodes.items() if n["kind"] == "recommendation")
     assert any(t == rec and nodes[s]["kind"] == "fact" for s, t in links)
+
+
+def test_ndr_text_is_a_fact_rules_can_conclude_from(tmp_path):
+    from diagnose.engine.explainer import explain_ndr
+
+    rules = write_rules(tmp_path, {"hat.yaml": """
+        stage: hat
+        rules:
+          - id: HAT-NDR-SBRS
+            title: bounce text names the poor reputation refusal
+            when: [{fact: ndr, as: n, where: {stage: hat, reason: badreputation}}]
+            then: {fact: stop, set: {stage: hat, outcome: rejected, cause: poor_sender_reputation,
+                                     reason: badreputation, confidence: certain, priority: 42}}
+            explain: "The bounce says the ESA refused the sending IP: {n.evidence}"
+          - id: HAT-NDR-FIX
+            title: fix
+            when: [{fact: stop, as: s, where: {cause: poor_sender_reputation}}]
+            then: {fact: remedy, set: {kind: submit_to_cisco, ref: rep-talos}}
+            explain: talos
+    """})
+    rb = load_rulebase(rules, strict=True)
+    eng = Engine(rb, CompiledRulebase(rb), parse_catalogue(REMEDIES))
+    text = "554 5.7.1 Your access to this mail system has been rejected due to the sending MTA's poor reputation"
+    (f,) = explain_ndr(Query(sender="a@partner.example"), text, engine=eng).findings
+    # a rule concluded it, but from bounce text only: never more than likely
+    assert (f.outcome, f.stage, f.cause, f.confidence) == ("rejected", "hat", "poor_sender_reputation", "likely")
+    assert [r.source for r in f.recommendations] == ["rep-talos"]
+    assert f.evidence[0].source == "ndr" and f.sender == "a@partner.example"
+    # without a matching rule the classification answers directly
+    (g,) = explain_ndr(Query(), "550 5.1.1 <x@corp.example>: Recipient address rejected: User unknown",
+                       engine=eng).findings
+    assert g.reason == "userunknown" and g.confidence in ("likely", "possible") and g.evidence

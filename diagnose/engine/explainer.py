@@ -475,5 +475,21 @@ def explain_ndr(query: Query, ndr: str, engine: Engine | None = None) -> Answer:
     c = classify_text(text[:8192])
     engine = engine or default_engine()
     from diagnose.engine.findings import ndr_finding
-    finding = ndr_finding(query, text, c, engine.remedies)
-    return Answer(query=query, findings=[finding], searched=["the bounce text given with --ndr"])
+    from diagnose.model import Event
+
+    # the classification is a fact like any other: rules on `ndr` may conclude the stage and cause
+    fields = {k: v for k, v in c.to_json().items() if v is not None}
+    fields["text"] = text[:4000]
+    event = Event("ndr", None, "", "ndr", text[:1000], fields)
+    case = Case(kind="ndr", query=query, link="ndr", link_confidence="likely",
+                link_reason="Read from the bounce text given with --ndr, not from a log line.")
+    case.extra_facts.append(("ndr", fields, event))
+    record, finding = engine.run_case(case)
+    direct = ndr_finding(query, text, c, engine.remedies)
+    if not record.derived("stop"):
+        finding = direct
+    else:
+        finding.gaps = direct.gaps + [g for g in finding.gaps if "No rule recognised" not in g]
+        finding.extra.update(direct.extra)
+    return Answer(query=query, findings=[finding], records=[record],
+                  graph=to_json(build_graph([(record, finding)])), searched=["the bounce text given with --ndr"])

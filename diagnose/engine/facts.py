@@ -77,7 +77,7 @@ class Fact:
 class Case:
     """One thing to explain: the facts plus what identifies it."""
 
-    kind: str  # "message" | "connection" | "not_found"
+    kind: str  # "message" | "connection" | "not_found" | "ndr"
     query: Query
     message: MessageStory | None = None
     connection: ConnectionStory | None = None
@@ -95,7 +95,7 @@ class Case:
     def sender(self) -> str | None:
         if self.message is not None and self.message.sender:
             return self.message.sender
-        return self.query.sender if self.kind == "not_found" else None
+        return self.query.sender if self.kind in ("not_found", "ndr") else None
 
     @property
     def ip(self) -> str | None:

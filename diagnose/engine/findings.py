@@ -111,6 +111,9 @@ def collect_evidence(case: Case, record: Record) -> list[Evidence]:
             continue
         seen.add((ev.source, ev.text))
         out.append(ev)
+    if not out:  # nothing concluded: the lines that were looked at are the evidence of "unknown"
+        tail = [f.evidence() for f in case.facts if f.event is not None][-3:]
+        out = [e for e in tail if e is not None]
     return out
 
 
