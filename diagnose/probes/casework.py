@@ -122,9 +122,16 @@ def case_probe_events(events: Iterable[Event], session: ProbeSession, *,
         if _is_ip(ip):
             for z in sorted(zones):
                 out += dnsbl.probe_dnsbl(ip, z, res, budget.child(PROBE_BUDGET)).events()
-    senders = {sender_domain(e.get("sender")) for e in events if e.kind == "sender_dns_rejected"}
-    for dom in sorted(d for d in senders if d):
-        out += probe_domain(dom, res, budget.child(PROBE_BUDGET)).events()
+    senders: dict[str, list[str]] = {}  # envelope sender domain -> the addresses the appliance rejected
+    for e in events:
+        dom = sender_domain(e.get("sender")) if e.kind == "sender_dns_rejected" else None
+        if dom:
+            senders.setdefault(dom, []).append(str(e.get("sender")))
+    for dom, addrs in sorted(senders.items()):
+        for fact in probe_domain(dom, res, budget.child(PROBE_BUDGET)).events():
+            for addr in dict.fromkeys(addrs):  # one fact per address, so rules can join on the sender
+                out.append(Event(fact.kind, fact.ts, fact.appliance, fact.source, fact.text,
+                                 {**fact.fields, "sender": addr}))
     rdomains = {d for e in events if (d := delivery_domain(e, recipient))}
     for dom in sorted(rdomains):
         out += mx.probe_mx(dom, res, budget.child(PROBE_BUDGET)).events()
