@@ -453,6 +453,9 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
         answer = explain_stories(query, messages, connections, candidates=candidates, searched=searched,
                                  hints=hints, engine=engine, config=esa_config, probes=hook)
         answer.warnings += notes
+        if tracking is not None:  # no rule found an end, but the tracking last state names one (weaker)
+            from diagnose.collectors.tracking import apply_last_states
+            apply_last_states(answer)
         if hook is not None:
             answer.warnings += hook.notes()
     finally:
