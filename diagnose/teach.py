@@ -113,9 +113,17 @@ def _entries(doc: Any, key: str, name_keys: tuple[str, ...]) -> list[dict[str, A
     return [e for e in out if "_name" in e]
 
 
-def load_stages(knowledge: Path, problems: list[str]) -> dict[str, dict[str, Any]]:
+def load_stages(knowledge: Path, problems: list[str]) -> tuple[dict[str, dict[str, Any]], tuple]:
+    """Stage entries by name, and the phases (title, stages) of pipeline.yaml (built-in order if absent)."""
     doc = _read_yaml(knowledge / "pipeline.yaml", problems)
-    return {e["_name"]: e for e in _entries(doc, "stages", ("name", "stage", "id"))}
+    stages = {e["_name"]: e for e in _entries(doc, "stages", ("name", "stage", "id"))}
+    phases = []
+    for ph in (doc.get("phases") if isinstance(doc, dict) else None) or []:
+        if isinstance(ph, dict) and isinstance(ph.get("stages"), list):
+            names = tuple(str(x) for x in ph["stages"] if str(x) in STAGES)
+            if names:
+                phases.append((str(ph.get("title") or ph.get("name") or ""), names))
+    return stages, tuple(phases) or PHASES
 
 
 def load_glossary(knowledge: Path, problems: list[str]) -> list[dict[str, Any]]:
@@ -257,31 +265,39 @@ class Glossary:
         self.rx = re.compile(r"(?<![\w$/.#-])(" + "|".join(re.escape(w) for w in words) + r")(?![\w-])") \
             if words else None
 
-    def link(self, text: Any, root: str) -> Markup:
+    def link(self, text: Any, root: str, skip: str | None = None) -> Markup:
+        """Escape `text`, then link each term (not the term `skip`, on its own glossary entry)."""
         s = str(escape("" if text is None else text))
         if self.rx is None:
             return Markup(s)
-        # never inside an entity: terms are words, entities are &xx;
-        return Markup(self.rx.sub(lambda m: f'<a class="gl" href="{root}glossary.html#{self.by_word[m.group(1)]}">'
-                                            f"{m.group(1)}</a>", s))
+
+        def sub(m: re.Match) -> str:
+            target = self.by_word[m.group(1)]
+            if target == skip:
+                return m.group(1)
+            return f'<a class="gl" href="{root}glossary.html#{target}">{m.group(1)}</a>'
+
+        return Markup(self.rx.sub(sub, s))
 
 
 # ------------------------------------------------------------------ SVG
 
-def pipeline_svg(stages_with_rules: dict[str, int], root: str = "") -> Markup:
-    """The pipeline as three lanes of linked boxes, in processing order."""
+def pipeline_svg(stages_with_rules: dict[str, int], phases: tuple = PHASES, titles: dict[str, str] | None = None,
+                 root: str = "") -> Markup:
+    """The pipeline as one lane of linked boxes per phase, in processing order."""
+    titles = titles or STAGE_TITLES
     box_w, box_h, gap, pad = 176, 46, 14, 20
     y = pad
     parts = []
     width = pad * 2 + 5 * (box_w + gap)
-    for title, stages in PHASES:
+    for title, stages in phases:
         parts.append(f'<text class="lane" x="{pad}" y="{y + 14}">{escape(title)}</text>')
         y += 24
         for i, st in enumerate(stages):
             col, row = i % 5, i // 5
             x, yy = pad + col * (box_w + gap), y + row * (box_h + gap)
             n = stages_with_rules.get(st, 0)
-            label = STAGE_TITLES.get(st, st)
+            label = titles.get(st, st)
             short = label if len(label) <= 24 else label[:23] + "…"
             parts.append(
                 f'<a href="{root}stages/{st}.html"><title>{escape(label)}</title>'
@@ -475,6 +491,15 @@ def _event_kinds() -> set[str]:
     return kinds
 
 
+def _sample_lines(tmp: Path, seed: int, n: int = 400) -> list[str]:
+    """A simulated log of every recipe: example lines for the kinds each stage writes."""
+    from diagnose.simulator import generate_scenarios, write_log
+
+    path = tmp / "examples_mail_logs"
+    write_log(generate_scenarios(n, seed), path)
+    return path.read_text(encoding="utf-8").splitlines()
+
+
 def _kind_examples(lines: list[str]) -> dict[str, str]:
     """One real simulated line per catalogue kind, to show next to the kinds a stage writes."""
     try:
@@ -492,12 +517,12 @@ def _kind_examples(lines: list[str]) -> dict[str, str]:
 
 # ------------------------------------------------------------------ the build
 
-def _env(templates: Path, gloss: Glossary) -> Environment:
+def _env(templates: Path, gloss: Glossary, titles: dict[str, str]) -> Environment:
     env = Environment(loader=FileSystemLoader(str(templates)), autoescape=True, undefined=ChainableUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters["gloss"] = lambda text, root="": gloss.link(text, root)
+    env.filters["gloss"] = lambda text, root="", skip=None: gloss.link(text, root, skip)
     env.filters["slug"] = slug
-    env.globals["STAGE_TITLES"] = STAGE_TITLES
+    env.globals["STAGE_TITLES"] = titles
     return env
 
 
@@ -519,13 +544,14 @@ def build_site(output: str | Path, *, rules_dir: str | Path | None = None, knowl
     res = TeachResult(out)
     problems = res.problems
     knowledge = Path(knowledge_dir) if knowledge_dir else data_dir("knowledge")
-    stages_k = load_stages(knowledge, problems)
+    stages_k, phases = load_stages(knowledge, problems)
+    titles = {st: str(stages_k.get(st, {}).get("title") or STAGE_TITLES.get(st, st)) for st in STAGES}
     terms = load_glossary(knowledge, problems)
     remedies = load_remedies(knowledge, problems)
     rules = load_rules(Path(rules_dir) if rules_dir else None, problems)
     res.rules = len(rules)
     gloss = Glossary(terms)
-    env = _env(data_dir("reports") / "teach", gloss)
+    env = _env(data_dir("reports") / "teach", gloss, titles)
     css = (data_dir("reports") / "teach" / "style.css").read_text(encoding="utf-8")
 
     by_stage: dict[str, list[dict[str, Any]]] = {s: [] for s in STAGES}
@@ -534,12 +560,11 @@ def build_site(output: str | Path, *, rules_dir: str | Path | None = None, knowl
 
     with tempfile.TemporaryDirectory(prefix="esa-teach-") as tmpd:
         worked_list, quiz_list = build_worked(Path(tmpd), seed, problems) if worked else ([], [])
-    example_lines = [ln for w in worked_list + quiz_list for ln in w.lines]
-    kind_examples = _kind_examples(example_lines)
+        kind_examples = _kind_examples(_sample_lines(Path(tmpd), seed))
     kind_labels = {k: k.replace("_", " ") for k in _event_kinds() | set(kind_examples)}
 
     def page(name: str, template: str, root: str, **ctx: Any) -> None:
-        html = env.get_template(template).render(root=root, css=css, problems=problems, phases=PHASES, **ctx)
+        html = env.get_template(template).render(root=root, css=css, problems=problems, **ctx)
         (out / name).write_text(html, encoding="utf-8")
         res.pages.append(name)
 
@@ -570,7 +595,7 @@ def build_site(output: str | Path, *, rules_dir: str | Path | None = None, knowl
         missing_refs = [x for x in refs if x not in remedies]
         examples = [w for w in worked_list if w.scenario.stage == st]
         stage_views.append({
-            "name": st, "title": k.get("title") or STAGE_TITLES.get(st, st), "known": bool(k),
+            "name": st, "title": titles[st], "known": bool(k),
             "sections": sections, "extra": extra, "rules": st_rules, "remedies": st_remedies,
             "missing_refs": missing_refs, "examples": examples,
         })
@@ -581,7 +606,7 @@ def build_site(output: str | Path, *, rules_dir: str | Path | None = None, knowl
         v["next"] = stage_views[i + 1]["name"] if i + 1 < len(stage_views) else None
 
     counts = {v["name"]: len(v["rules"]) for v in stage_views}
-    page("index.html", "index.html.j2", "", svg=pipeline_svg(counts), stages=stage_views, worked=worked_list,
+    page("index.html", "index.html.j2", "", svg=pipeline_svg(counts, phases, titles), stages=stage_views, worked=worked_list,
          n_rules=len(rules), n_terms=len(terms))
     for v in stage_views:
         page(f"stages/{v['name']}.html", "stage.html.j2", "../", stage=v, kind_examples=kind_examples)
