@@ -80,3 +80,47 @@ def test_a_silent_name_server_cannot_hang_explain(run_cli, only_log):
     assert elapsed < 10  # a 2 s probe budget, plus start-up and the engine
     assert "DNS probes that failed" in r.stdout
     assert "spf partner.example: timeout" in r.stdout
+
+
+SV_AND_DNS_BOUNCE = """\
+Mon Oct  7 13:20:00 2024 Info: New SMTP ICID 1424 interface Data 1 (10.0.0.1) address 192.0.2.25 reverse dns host mx1.partner.example verified yes
+Mon Oct  7 13:20:00 2024 Info: ICID 1424 ACCEPT SG UNKNOWNLIST match sbrs[-1.0:10.0] SBRS 3.5
+Mon Oct  7 13:20:01 2024 Info: ICID 1424 Address: <bob@ghost.broken.example> sender rejected, envelope sender domain does not exist
+Mon Oct  7 13:20:01 2024 Info: ICID 1424 close
+Mon Oct  7 13:30:00 2024 Info: New SMTP ICID 2000 interface Data 1 (10.0.0.1) address 10.1.1.5 reverse dns host unknown verified no
+Mon Oct  7 13:30:00 2024 Info: ICID 2000 RELAY SG RELAYLIST match 10.1.1.5 SBRS not enabled
+Mon Oct  7 13:30:01 2024 Info: Start MID 19 ICID 2000
+Mon Oct  7 13:30:01 2024 Info: MID 19 ICID 2000 From: <a@internal.example>
+Mon Oct  7 13:30:01 2024 Info: MID 19 ICID 2000 RID 0 To: <lyra@partner.example>
+Mon Oct  7 13:30:02 2024 Info: MID 19 ready 1000 bytes from <a@internal.example>
+Mon Oct  7 13:30:03 2024 Info: Bounced: DCID 0 MID 19 to RID 0 - 5.1.2 - Bad destination host ('000', ['DNS Hard Error looking up partner.example (MX):  NXDomain'])
+Mon Oct  7 13:30:03 2024 Info: Message finished MID 19 done
+"""
+
+
+@pytest.fixture
+def sv_log(tmp_path):
+    p = tmp_path / "mail_logs"
+    p.write_text(SV_AND_DNS_BOUNCE)
+    return p
+
+
+def test_sender_verification_rejection_cites_the_nxdomain_probe(run_cli, dns_server, sv_log):
+    r = run_cli("explain", "--logs", sv_log, "--ip", "192.0.2.25", "--nameserver", dns_server.address,
+                "--format", "json")
+    assert r.returncode == 0, r.stderr
+    (f,) = json.loads(r.stdout)["findings"]
+    assert (f["outcome"], f["stage"], f["confidence"]) == ("rejected", "sender_verification", "certain")
+    probe = next(e for e in f["evidence"] if e["source"].startswith("probe:domain ghost.broken.example @"))
+    assert "NXDOMAIN" in probe["text"]
+    assert any(w.startswith("SV-PROBE-SENDER-DOMAIN") and "nxdomain" in w for w in f["why"])
+
+
+def test_dns_bounce_that_resolves_now_shows_the_disagreement_and_the_log_wins(run_cli, dns_server, sv_log):
+    r = run_cli("explain", "--logs", sv_log, "--mid", "19", "--nameserver", dns_server.address, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    (f,) = json.loads(r.stdout)["findings"]
+    assert (f["outcome"], f["stage"], f["cause"]) == ("bounced", "delivery", "destination_dns_error")
+    assert any(e["source"].startswith("probe:mx partner.example @") for e in f["evidence"])
+    assert any("it resolves now" in c and "verdict stands" in c for c in f["context"])
+    assert any(w.startswith("DLV-PROBE-RECIPIENT-DNS") and "mx1.partner.example" in w for w in f["why"])

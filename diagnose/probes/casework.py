@@ -78,7 +78,8 @@ def match_event(ip: str, cand: Candidate, cset: CandidateSet) -> Event:
         fields={"target": f"{ip} {cset.domain}", "status": ev_src.get("status") if ev_src else "ok",
                 "resolver": resolver, "ttl": ev_src.get("ttl") if ev_src else None, "ip": ip,
                 "domain": cset.domain, "network": cand.network, "source": cand.source, "chain": chain_text(cand),
-                "mechanism": cand.chain[-1] if cand.chain else "", "within_limit": cand.within_limit},
+                "mechanism": cand.chain[-1] if cand.chain else "", "within_limit": cand.within_limit,
+                "summary": text},
     )
 
 
@@ -231,5 +232,6 @@ def _disagree(log: Event, probe: Event, stage: str, topic: str, what: str) -> Ev
             f"({probe.source}).")
     return Event(kind="probe_disagreement", ts=probe.ts, appliance="", source=probe.source, text=text,
                  fields={"stage": stage, "topic": topic, "log_source": log.source, "log_text": log.text,
-                         "probe_text": probe.text, "status": probe.get("status"), "resolver": probe.get("resolver"),
+                         "probe_text": probe.text, "summary": text, "status": probe.get("status"),
+                         "resolver": probe.get("resolver"),
                          "ttl": probe.get("ttl"), "ip": log.get("ip") or probe.get("ip")})

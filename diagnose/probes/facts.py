@@ -33,6 +33,7 @@ def make_event(name: str, target: str, answer: Answer | None, text: str, *, reso
         "ttl": answer.ttl if answer else None, "cached": bool(answer and answer.cached),
     }
     data.update(fields)
+    data["summary"] = text  # the rules quote it ({alias.summary}): extra facts carry no log text
     return Event(kind=f"probe_{name}", ts=probe_time(answer), appliance="",
                  source=f"probe:{name} {target} @{resolver}", text=text, fields=data)
 
