@@ -37,6 +37,7 @@ from diagnose.sim.pipeline import (
     Message,
     SimResult,
     Step,
+    check_message,
     render,
     simulate,
 )
@@ -53,6 +54,35 @@ from diagnose.sim.scenarios import (
 __all__ = [
     "BounceProfile", "Config", "DEFAULT_START", "Delivery", "ExceptionEntry", "Filter", "INFERRED_GRAMMAR",
     "IncomingPolicy", "MailFlowPolicy", "Message", "RECIPE_NAMES", "RatEntry", "Scenario", "SenderGroup",
-    "SimResult", "Step", "WriteStats", "default_config", "generate_scenarios", "iter_scenarios", "render",
+    "SimResult", "Step", "WriteStats", "check_message", "default_config", "generate_scenarios", "iter_scenarios", "render",
     "scenario_config", "simulate", "write_log",
 ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m diagnose.simulator OUT --lines N`: a benchmark or test log of generated scenarios."""
+    import argparse
+    import time
+
+    p = argparse.ArgumentParser(prog="python -m diagnose.simulator",
+                                description="Write a simulated mail_logs file of generated scenarios.")
+    p.add_argument("output", help="file to write (.gz compresses)")
+    p.add_argument("--lines", type=int, help="at least this many lines (default: --scenarios)")
+    p.add_argument("--scenarios", type=int, default=1000, help="number of scenarios when --lines is not given")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--syslog", action="store_true", help="syslog-pushed form instead of the file form")
+    p.add_argument("--kinds", help=f"comma-separated recipes (default: the realistic mix of {len(RECIPE_NAMES)})")
+    a = p.parse_args(argv)
+    kinds = a.kinds.split(",") if a.kinds else None
+    t0 = time.perf_counter()
+    if a.lines:
+        stats = write_log(iter_scenarios(a.seed, kinds=kinds), a.output, lines_target=a.lines, syslog=a.syslog)
+    else:
+        stats = write_log(generate_scenarios(a.scenarios, a.seed, kinds=kinds), a.output, syslog=a.syslog)
+    print(f"{stats.lines} lines, {stats.scenarios} scenarios, {stats.first} .. {stats.last} -> {stats.path} "
+          f"({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

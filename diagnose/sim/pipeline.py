@@ -650,6 +650,39 @@ def _rid_list(rids) -> str:
     return "[" + ", ".join(str(r) for r in rids) + "]"
 
 
+_CHOICES = {
+    "sender_domain_dns": ("ok", "does not exist", "could not be resolved", "missing"),
+    "spf": ("Pass", "Fail", "SoftFail", "Neutral", "None", "TempError", "PermError"),
+    "dkim": ("pass", "permfail", "none"),
+    "dmarc_policy": ("none", "quarantine", "reject"),
+    "sdr": ("Awful", "Poor", "Tainted", "Weak", "Unknown", "Neutral", "Good"),
+    "slbl": (None, "safelist", "blocklist"),
+    "spam": ("negative", "suspect", "positive", "marketing"),
+    "graymail": ("negative", "marketing_mail", "social_mail", "bulk_mail"),
+    "av_state": ("clean", "encrypted", "unscannable"),
+    "amp": (None, "CLEAN", "MALWARE", "UNKNOWN"),
+}
+_DELIVERY_KINDS = ("ok", "reject", "defer", "defer_then_ok", "dns", "expire")
+
+
+def check_message(m: Message) -> None:
+    """ValueError naming the field when a description uses a value the simulator does not model."""
+    for name, allowed in _CHOICES.items():
+        if getattr(m, name) not in allowed:
+            raise ValueError(f"Message.{name}={getattr(m, name)!r}: expected one of {allowed}")
+    if m.delivery.kind not in _DELIVERY_KINDS:
+        raise ValueError(f"Delivery.kind={m.delivery.kind!r}: expected one of {_DELIVERY_KINDS}")
+    if m.sbrs is not None and not -10.0 <= m.sbrs <= 10.0:
+        raise ValueError(f"Message.sbrs={m.sbrs}: SBRS runs from -10.0 to 10.0 (or None)")
+    if not 0 <= m.outbreak_level <= 5:
+        raise ValueError(f"Message.outbreak_level={m.outbreak_level}: the threat level runs from 0 to 5")
+    if not m.recipients:
+        raise ValueError("Message.recipients: at least one recipient")
+    if m.delivery.failures < 0 or m.size < 0 or m.rcpts_this_hour < 0:
+        raise ValueError("Message: failures, size and rcpts_this_hour cannot be negative")
+
+
 def simulate(message: Message, config: Config | None = None, seed: int = 0) -> SimResult:
     """Walk one message through the pipeline of `config` (the built-in defaults when None)."""
+    check_message(message)
     return _Run(message, config or default_config(), random.Random(seed)).run()
