@@ -36,13 +36,23 @@ class Pattern:
     post: Callable[[dict[str, Any]], None] | None = None
     const: dict[str, Any] = field(default_factory=dict)  # fields every line of this shape has
     ids: tuple[str, ...] = ()  # id groups present in the regex, for the counting correlator
+    index: int = -1  # position in PATTERNS; its marker group in a family regex is `_index`
+    shared_id: bool = False  # its family regex captures the leading MID/ICID/DCID as group 1
+    gid: dict[str, str] = field(default_factory=dict)  # id field -> its group name in the family regex
 
 
 PATTERNS: list[Pattern] = []
+EOL = r"\s*$"
 
 
 def P(name: str, kind: str, keys: str, regex: str, post: Callable[[dict[str, Any]], None] | None = None,
       **const: Any) -> None:
+    # A lazy group before `\s*$` makes sre try the end test at every character (slow on long
+    # lines); a greedy run that ends on a non-space captures the same text in one sweep.
+    if regex.endswith(".*?)" + EOL):
+        regex = regex[: -len(".*?)" + EOL)] + "(?:.*\\S)?)" + EOL
+    elif regex.endswith(".+?)" + EOL):
+        regex = regex[: -len(".+?)" + EOL)] + ".*\\S)" + EOL
     rx = re.compile(regex)
     ks = tuple(tuple(k.split()) for k in keys.split("|"))
     ids = tuple(g for g in ID_FIELDS if g in rx.groupindex)
@@ -263,7 +273,6 @@ def _smtp_error(f: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- the catalogue
 # Groups of shapes follow esa-log-formats.md. Regexes are matched against the text after "Level: ".
 ADDR = r"<\s*(?P<{0}>[^>]*)>"
-EOL = r"\s*$"
 
 # -- file header (§1a)
 P("blank_line", "blank_line", "<blank>", r"\s*$")
@@ -593,101 +602,92 @@ P("gui_reports", "gui_event", "PERIODIC REPORTS:", r"PERIODIC REPORTS: (?P<detai
 
 
 # ---------------------------------------------------------------- dispatch
+# All shapes that share a first word are joined into ONE regex per first word (a "family"). Each
+# shape is a branch without capturing groups, ended by an empty marker group `(?P<_i>)`: it closes
+# last, so m.lastgroup names the shape. Branches start with a literal, so the engine skips a wrong
+# one in a few nanoseconds; a shared `MID (\d+) ` / `ICID (\d+) ` / `DCID (\d+) ` is matched once and
+# is group 1 (the counting path reads the id from it). Capturing groups stay out of the family
+# regex on purpose: sre copies the saved marks on every branch, which costs per group.
+# `fields()` re-matches the one shape's own regex to get named fields.
 
-_BY1: dict[str, list[Pattern]] = {}
-_BY2: dict[tuple[str, str], list[Pattern]] = {}
-_BY3: dict[tuple[str, str], list[Pattern]] = {}
-_PREFIX: list[tuple[str, list[Pattern]]] = []  # keys ending in '*': the first word starts with the key
+_GROUP = re.compile(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>")
+_SHARED_PREFIXES = (r"MID (?P<mid>\d+) ", r"ICID (?P<icid>\d+) ", r"DCID (?P<dcid>\d+) ")
+_FAMILIES: dict[str, re.Pattern[str]] = {}
+_BRANCH: dict[str, Pattern] = {}  # "_i" -> pattern
+_PREFIX: list[tuple[str, Pattern, re.Pattern[str]]] = []
 
 
 def _index() -> None:
-    names = set()
-    for p in PATTERNS:
+    names: set[str] = set()
+    members: dict[str, list[Pattern]] = {}
+    for i, p in enumerate(PATTERNS):
         if p.name in names:
             raise ValueError(f"duplicate pattern name {p.name}")
         names.add(p.name)
+        p.index = i
+        _BRANCH[f"_{i}"] = p
         for k in p.keys:
-            if k == ("<blank>",):
-                _BY1.setdefault("", []).append(p)
-            elif len(k) == 1 and k[0].endswith("*"):
-                entry = next((e for e in _PREFIX if e[0] == k[0][:-1]), None)
-                if entry is None:
-                    entry = (k[0][:-1], [])
-                    _PREFIX.append(entry)
-                entry[1].append(p)
-            elif len(k) == 1:
-                _BY1.setdefault(k[0], []).append(p)
-            elif len(k) == 2:
-                _BY2.setdefault((k[0], k[1]), []).append(p)
-            elif k[1] == "*":
-                _BY3.setdefault((k[0], k[2]), []).append(p)
-            else:
-                raise ValueError(f"bad key {k} in {p.name}")
+            first = "" if k == ("<blank>",) else k[0]
+            if first.endswith("*"):
+                _PREFIX.append((first[:-1], p, p.regex))
+            elif p not in members.setdefault(first, []):
+                members[first].append(p)
+    for first, ps in members.items():
+        _FAMILIES[first] = _family_regex(ps)
 
 
-_index()
-BY_NAME = {p.name: p for p in PATTERNS}
-KINDS = sorted({p.kind for p in PATTERNS})
-_EMPTY: list[Pattern] = []
+def _family_regex(ps: list[Pattern]) -> re.Pattern[str]:
+    ps = sorted(ps, key=lambda x: x.index)
+    shared = max(_SHARED_PREFIXES, key=lambda pre: sum(p.regex.pattern.startswith(pre) for p in ps))
+    inner = [p for p in ps if p.regex.pattern.startswith(shared)]
+    alts = []
+    if inner:
+        shared_name = _GROUP.search(shared).group(1)  # type: ignore[union-attr]
+        for p in inner:
+            p.shared_id = True
+            p.gid[shared_name] = "_shared"
+        head = _GROUP.sub("(?P<_shared>", shared)  # the shared id, group 1
+        alts.append(head + "(?:" + "|".join(_branch(p, len(shared)) for p in inner) + ")")
+    alts.extend(_branch(p, 0) for p in ps if p not in inner)
+    return re.compile("|".join(alts))
 
 
-def candidates(text: str) -> list[Pattern]:
-    parts = text.split(" ", 3)
-    t0 = parts[0]
-    out: list[Pattern] = []
-    if len(parts) > 1:
-        c = _BY2.get((t0, parts[1]))
-        if c:
-            out = c
-        if len(parts) > 2:
-            c = _BY3.get((t0, parts[2]))
-            if c:
-                out = out + c if out else c
-    c = _BY1.get(t0)
-    if c:
-        out = out + c if out else c
-    if not out and _PREFIX:
-        for prefix, ps in _PREFIX:
-            if t0.startswith(prefix):
-                return ps
-    return out
+_KEEP = frozenset(ID_FIELDS) | {"action"}
+
+
+def _branch(p: Pattern, skip: int) -> str:
+    def group(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name in _KEEP:  # ids stay captured for the counting path: `_{index}_{name}`
+            p.gid[name] = f"_{p.index}_{name}"
+            return f"(?P<_{p.index}_{name}>"
+        return "(?:"
+    return "(?:" + _GROUP.sub(group, p.regex.pattern[skip:]) + f")(?P<_{p.index}>)"
 
 
 def classify(text: str) -> tuple[Pattern, re.Match[str]] | None:
-    """The first catalogue pattern that matches the whole text, with its match."""
-    parts = text.split(" ", 3)
-    t0 = parts[0]
-    n = len(parts)
-    if n > 2:
-        c = _BY3.get((t0, parts[2]))
-        if c:
-            for p in c:
-                m = p.regex.match(text)
-                if m:
-                    return p, m
-    if n > 1:
-        c = _BY2.get((t0, parts[1]))
-        if c:
-            for p in c:
-                m = p.regex.match(text)
-                if m:
-                    return p, m
-    c = _BY1.get(t0)
-    if c:
-        for p in c:
-            m = p.regex.match(text)
-            if m:
+    """The first catalogue shape that matches the whole text, with the match that recognised it
+    (pass both to `fields()`)."""
+    sp = text.find(" ")
+    rx = _FAMILIES.get(text[:sp] if sp >= 0 else text)
+    if rx is not None:
+        m = rx.match(text)
+        if m is not None:
+            return _BRANCH[m.lastgroup], m  # type: ignore[index]
+    for prefix, p, prx in _PREFIX:
+        if text.startswith(prefix):
+            m = prx.match(text)
+            if m is not None:
                 return p, m
-    for prefix, ps in _PREFIX:
-        if t0.startswith(prefix):
-            for p in ps:
-                m = p.regex.match(text)
-                if m:
-                    return p, m
     return None
 
 
 def fields(p: Pattern, m: re.Match[str]) -> dict[str, Any]:
+    """Typed fields of a recognised line (ids are ints, `rids` a list of ints)."""
+    if m.re is not p.regex:
+        m = p.regex.match(m.string)  # type: ignore[assignment]
+        if m is None:  # cannot happen: the family branch is the same regex
+            return dict(p.const)
     f: dict[str, Any] = dict(p.const)
     for k, v in m.groupdict().items():
         if v is None:
@@ -709,12 +709,17 @@ def fields(p: Pattern, m: re.Match[str]) -> dict[str, Any]:
 
 
 def parse(text: str) -> tuple[str, str, dict[str, Any]] | None:
-    """text -> (kind, pattern name, fields) or None when no shape matches."""
+    """text -> (kind, shape name, fields) or None when no shape matches."""
     r = classify(text)
     if r is None:
         return None
     p, m = r
     return p.kind, p.name, fields(p, m)
+
+
+_index()
+BY_NAME = {p.name: p for p in PATTERNS}
+KINDS = sorted({p.kind for p in PATTERNS})
 
 
 # ---------------------------------------------------------------- unknown-line shapes

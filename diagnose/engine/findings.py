@@ -172,7 +172,7 @@ def build_finding(case: Case, record: Record, rules: dict[str, Rule], catalogue:
         stop_text = explain_text(rules[j.rule_id], j, record) if j.rule_id in rules else ""
         verb = _VERBS.get(outcome, f"ended {outcome}")
         where = "" if outcome == "delivered" else f" at {STAGE_LABELS.get(stage, stage)}"
-        summary = f"{_subject(case)} {verb}{where}: {stop_text}"
+        summary = f"{_subject(case)} {verb}{where}: {_first_sentence(stop_text)}"
     else:
         outcome, stage, cause, reason = "unknown", "unknown", "not_determined", "undefined"
         confidence = weakest(case.link_confidence, "possible")
@@ -213,6 +213,17 @@ def build_finding(case: Case, record: Record, rules: dict[str, Rule], catalogue:
         finding.extra["rid"] = case.rid
     finding.extra["rules"] = sorted({j.rule_id for j in record.justifications})
     return finding
+
+
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]'\"][.!?])\s+(?=[A-Z\"(])")
+
+
+def _first_sentence(text: str) -> str:
+    """The verdict is one sentence a helpdesk can paste; the rest of the rule's text goes to `why`."""
+    first = _SENTENCE_END.split(text.strip(), maxsplit=1)[0] if text else ""
+    if len(first) > 1 and first[0].isupper() and first[1:2].islower():
+        first = first[0].lower() + first[1:]
+    return first
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")

@@ -32,6 +32,7 @@ class Record:
     facts: dict[int, Fact] = field(default_factory=dict)
     justifications: list[Justification] = field(default_factory=list)
     truncated: bool = False  # the derivation cap was hit (a looping rulebase)
+    _by_fact: dict[int, list[Justification]] = field(default_factory=dict, repr=False)
 
     def add_fact(self, fact: Fact) -> None:
         self.facts[fact.id] = fact
@@ -39,6 +40,7 @@ class Record:
     def justify(self, fact_id: int, rule_id: str, inputs: dict[str, int]) -> Justification:
         j = Justification(fact_id, rule_id, tuple(sorted(inputs.items())), len(self.justifications))
         self.justifications.append(j)
+        self._by_fact.setdefault(fact_id, []).append(j)
         return j
 
     def derived(self, ftype: str | None = None) -> list[Fact]:
@@ -55,7 +57,7 @@ class Record:
         return out
 
     def justifications_of(self, fact_id: int) -> list[Justification]:
-        return [j for j in self.justifications if j.fact_id == fact_id]
+        return self._by_fact.get(fact_id, [])
 
     def support(self, fact_ids: list[int] | tuple[int, ...]) -> list[Fact]:
         """Base facts that the given facts rest on (transitively), deduplicated."""

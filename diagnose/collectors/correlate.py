@@ -1,0 +1,495 @@
+"""Correlation: events -> ConnectionStory (ICID) and MessageStory (MID), streaming.
+
+Keys are (appliance, id) because MIDs and ICIDs repeat across appliances. A story is emitted
+when it is finished (`Message finished` / old-style `Message aborted`, `ICID n close`) after a
+short grace period (late lines such as the `close` after `lost`, or the `Message finished`
+after `Message aborted`, still join it); open stories are emitted at end of input marked
+`partial_end`. A story whose first line is missing (`Start MID`, `New SMTP ICID`) is marked
+`partial_start`; nothing is guessed. Memory is bounded by the open stories, not the log size.
+
+- ICID 0 messages are generated on the box (bounces, bcc/notify copies, ISQ notifications);
+  they get no ConnectionStory. `ICID 0 TCPREFUSE ...` (refused before an ICID was allocated)
+  is a complete one-line ConnectionStory of its own.
+- Split, rewritten, generated, bounce and reinjected MIDs are linked both ways.
+- Delivery lines carry the MID; DCID-only lines (`New SMTP DCID`, TLS, `Connection Error`,
+  `DCID close`) join every MID delivered on that DCID, including those that come later.
+
+`count_stories()` is the fast path for `logs stats`: the same keys and lifecycle rules, but
+only sets of ids, no Event objects.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from diagnose.model import ConnectionStory, Event, MessageStory
+
+Story = ConnectionStory | MessageStory
+
+# link kind on the line's MID -> (link stored on the source MID, reverse stored on the other MID)
+_LINKS = {
+    "policy_split": ("split_to", "split_from"),
+    "rewritten": ("rewritten_to", "rewritten_from"),
+    "isq_reinjected": ("reinjected_as", "reinjected_from"),
+}
+# kinds whose MID is the NEW message, pointing back at parent_mid
+_CHILD_LINKS = {"generated": ("generated", "generated_from"), "bounce_generated": ("bounce", "bounce_of")}
+_MSG_END = frozenset(("message_finished", "message_aborted", "mid_aborted_receiving"))
+_DCID_ONLY = frozenset(("dcid_new", "dcid_tls", "dcid_tls_required_failed", "dcid_close", "connection_error",
+                        "possible_delivery"))
+CONTEXT_KINDS = frozenset(("engine_error", "dns_error", "dns_temp_failure", "key_expiry", "deliveries_suspended",
+                           "internal_smtp_error", "status_line", "alert"))
+REJECT_ACTIONS = frozenset(("REJECT", "TCPREFUSE"))
+
+
+@dataclass
+class _Dcid:
+    events: list[Event] = field(default_factory=list)
+    mids: list[int] = field(default_factory=list)
+
+
+class Correlator:
+    """Feed events in (roughly) time order; collect finished stories from `feed()` and `finish()`."""
+
+    def __init__(self, grace: int = 4096, max_dcids: int = 200_000, context: int = 2000) -> None:
+        self.conns: dict[tuple[str, int], ConnectionStory] = {}
+        self.msgs: dict[tuple[str, int], MessageStory] = {}
+        self.dcids: OrderedDict[tuple[str, int], _Dcid] = OrderedDict()
+        self.grace: OrderedDict[tuple[str, str, int], Story] = OrderedDict()
+        self.grace_size = grace
+        self.max_dcids = max_dcids
+        self.context: deque[Event] = deque(maxlen=context)  # service-health lines (no ids), most recent
+        self._started: set[int] = set()  # id() of stories whose first line was seen (or born by a link)
+        self.out: list[Story] = []
+
+    # -- story lookup
+    def _msg(self, app: str, mid: int, create: bool = True) -> MessageStory | None:
+        key = (app, mid)
+        s = self.msgs.get(key)
+        if s is None:
+            s = self.grace.get(("m", app, mid))  # type: ignore[assignment]
+            if s is None and create:
+                s = MessageStory(appliance=app, mid=mid)
+                self.msgs[key] = s
+        return s
+
+    def _conn(self, app: str, icid: int, create: bool = True) -> ConnectionStory | None:
+        s = self.conns.get((app, icid))
+        if s is None:
+            s = self.grace.get(("c", app, icid))  # type: ignore[assignment]
+            if s is None and create:
+                s = ConnectionStory(appliance=app, icid=icid)
+                self.conns[(app, icid)] = s
+        return s
+
+    def _retire(self, tag: str, app: str, ident: int, story: Story) -> None:
+        """Finished: move to the grace queue (late lines may still join), emit the oldest beyond it."""
+        (self.msgs if tag == "m" else self.conns).pop((app, ident), None)
+        key = (tag, app, ident)
+        self.grace[key] = story
+        self.grace.move_to_end(key)
+        while len(self.grace) > self.grace_size:
+            _k, old = self.grace.popitem(last=False)
+            self._emit(old, ended=True)
+
+    def _emit(self, story: Story, ended: bool) -> None:
+        story.partial_start = id(story) not in self._started
+        story.partial_end = not ended
+        self._started.discard(id(story))
+        self.out.append(story)
+
+    # -- feeding
+    def feed(self, ev: Event) -> None:
+        f = ev.fields
+        kind = ev.kind
+        app = ev.appliance
+        mid = f.get("mid")
+        if kind in _CHILD_LINKS and isinstance(mid, int):
+            self._child_link(ev, app, mid)
+            return
+        if isinstance(mid, int) and mid > 0:
+            self._message_event(ev, app, mid)
+            return
+        icid = f.get("icid")
+        if isinstance(icid, int):
+            self._connection_event(ev, app, icid)
+            return
+        dcid = f.get("dcid")
+        if isinstance(dcid, int) and kind in _DCID_ONLY:
+            self._dcid_event(ev, app, dcid)
+            return
+        if kind in CONTEXT_KINDS:
+            self.context.append(ev)
+
+    def _connection_event(self, ev: Event, app: str, icid: int) -> None:
+        if icid == 0:
+            if ev.kind == "hat_decision":  # refused before an ICID was allocated: a story of its own
+                s = ConnectionStory(appliance=app, icid=0, events=[ev])
+                self._started.add(id(s))
+                self._emit(s, ended=True)
+            return
+        key = ("c", app, icid)
+        if ev.kind == "icid_new" and (key in self.grace or (app, icid) in self.conns):
+            old = self.grace.pop(key, None) or self.conns.pop((app, icid), None)
+            if old is not None:  # the id was reused: the previous connection is over
+                self._emit(old, ended=old.first("icid_close") is not None)
+        s = self._conn(app, icid)
+        assert s is not None
+        s.events.append(ev)
+        if ev.kind in ("icid_new", "hat_delayed_reject") and len(s.events) == 1:
+            self._started.add(id(s))
+        if ev.kind in ("icid_close", "icid_killed", "icid_timeout", "icid_lost_dns"):
+            self._retire("c", app, icid, s)
+
+    def _message_event(self, ev: Event, app: str, mid: int) -> None:
+        f = ev.fields
+        kind = ev.kind
+        if kind == "mid_start" and (("m", app, mid) in self.grace or (app, mid) in self.msgs):
+            finished = ("m", app, mid) in self.grace
+            old = self.grace.pop(("m", app, mid), None) or self.msgs.pop((app, mid), None)
+            if old is not None and old.events:  # the MID was reused (or logs overlap): close the old story
+                self._emit(old, ended=finished)
+        s = self._msg(app, mid)
+        assert s is not None
+        s.events.append(ev)
+        if kind == "mid_start":
+            self._started.add(id(s))
+        icid = f.get("icid")
+        if isinstance(icid, int) and s.icid is None:
+            s.icid = icid
+            if icid > 0:
+                c = self._conn(app, icid)
+                assert c is not None
+                if mid not in c.mids:
+                    c.mids.append(mid)
+        dcid = f.get("dcid")
+        if isinstance(dcid, int):
+            d = self.dcids.get((app, dcid))
+            if d is None:
+                d = self.dcids[(app, dcid)] = _Dcid()
+                if len(self.dcids) > self.max_dcids:
+                    self.dcids.popitem(last=False)
+            if mid not in d.mids:
+                d.mids.append(mid)
+                if d.events:  # DCID lines logged before this MID joined the connection
+                    s.events[-1:-1] = d.events
+        link = _LINKS.get(kind)
+        if link is not None and isinstance(f.get("new_mid"), int):
+            new = f["new_mid"]
+            s.links.append((link[0], new))
+            child = self._msg(app, new)
+            assert child is not None
+            child.links.append((link[1], mid))
+            if not child.events:
+                self._started.add(id(child))  # born here: its start is this line, not missing
+            if child.icid is None:
+                child.icid = s.icid
+        if kind in _MSG_END or (kind == "filter_action" and ev.text.startswith("Message aborted")):
+            self._retire("m", app, mid, s)
+
+    def _child_link(self, ev: Event, app: str, mid: int) -> None:
+        parent_mid = ev.fields.get("parent_mid")
+        s = self._msg(app, mid)
+        assert s is not None
+        fwd, rev = _CHILD_LINKS[ev.kind]
+        if isinstance(parent_mid, int):
+            s.links.append((rev, parent_mid))
+            parent = self._msg(app, parent_mid, create=False)
+            if parent is not None:
+                parent.links.append((fwd, mid))
+        if not s.events:
+            self._started.add(id(s))
+        s.events.append(ev)
+
+    def _dcid_event(self, ev: Event, app: str, dcid: int) -> None:
+        key = (app, dcid)
+        d = self.dcids.get(key)
+        if d is None:
+            d = self.dcids[key] = _Dcid()
+            if len(self.dcids) > self.max_dcids:
+                self.dcids.popitem(last=False)
+        for mid in d.mids:
+            s = self._msg(app, mid, create=False)
+            if s is not None:
+                s.events.append(ev)
+        if len(d.events) < 32:
+            d.events.append(ev)
+        if ev.kind == "dcid_close":
+            self.dcids.pop(key, None)
+
+    def drain(self) -> list[Story]:
+        out, self.out = self.out, []
+        return out
+
+    def finish(self) -> list[Story]:
+        """End of input: emit what is in the grace queue, then the open stories as partial_end."""
+        for story in self.grace.values():
+            self._emit(story, ended=True)
+        self.grace.clear()
+        for story in list(self.conns.values()) + list(self.msgs.values()):  # type: ignore[operator]
+            self._emit(story, ended=False)
+        self.conns.clear()
+        self.msgs.clear()
+        return self.drain()
+
+
+def to_events(lines: Iterable[tuple], tally: list[int] | None = None) -> Iterator[Event]:
+    """Reader lines -> Events of the recognised ones. tally, when given, becomes [lines, recognised]."""
+    from diagnose.collectors import catalogue
+
+    classify, fields = catalogue.classify, catalogue.fields
+    n = ok = 0
+    for path, lineno, ts, app, level, text in lines:
+        n += 1
+        r = classify(text)
+        if r is None:
+            continue
+        ok += 1
+        p, m = r
+        yield Event(p.kind, ts, app, f"{path}:{lineno}", text, fields(p, m), level)
+    if tally is not None:
+        tally[:] = [n, ok]
+
+
+def correlate(events: Iterable[Event], grace: int = 4096) -> Iterator[Story]:
+    """Stream stories out of an event stream."""
+    c = Correlator(grace=grace)
+    for ev in events:
+        c.feed(ev)
+        if c.out:
+            yield from c.drain()
+    yield from c.finish()
+
+
+def stories(events: Iterable[Event]) -> tuple[list[ConnectionStory], list[MessageStory]]:
+    conns: list[ConnectionStory] = []
+    msgs: list[MessageStory] = []
+    for s in correlate(events):
+        (msgs if isinstance(s, MessageStory) else conns).append(s)  # type: ignore[arg-type]
+    return conns, msgs
+
+
+class StoryCounter:
+    """The counting twin of Correlator: how many connections and messages, how many partial, bounded memory."""
+
+    def __init__(self, recent: int = 65536) -> None:
+        self.open_c: dict[tuple[str, int], bool] = {}  # key -> started (first line seen)
+        self.open_m: dict[tuple[str, int], bool] = {}
+        self.recent: OrderedDict[tuple[str, str, int], None] = OrderedDict()
+        self.recent_size = recent
+        self.connections = self.messages = 0
+        self.partial_connections = self.partial_messages = 0
+        self.rejected_connections = 0
+
+    def _close(self, tag: str, key: tuple[str, int], started: bool) -> None:
+        if not started:
+            if tag == "c":
+                self.partial_connections += 1
+            else:
+                self.partial_messages += 1
+        rk = (tag, key[0], key[1])
+        self.recent[rk] = None
+        if len(self.recent) > self.recent_size:
+            self.recent.popitem(last=False)
+
+    def conn(self, app: str, icid: int, kind: str, action: str | None = None) -> None:
+        if icid == 0:
+            if kind == "hat_decision":
+                self.connections += 1
+                if action in REJECT_ACTIONS:
+                    self.rejected_connections += 1
+            return
+        key = (app, icid)
+        started = self.open_c.get(key)
+        if started is None:
+            if ("c", app, icid) in self.recent and kind != "icid_new":
+                return  # a late line of a finished connection
+            started = kind in ("icid_new", "hat_delayed_reject")
+            self.open_c[key] = started
+            self.connections += 1
+        if kind == "hat_decision" and action in REJECT_ACTIONS or kind == "hat_delayed_reject":
+            self.rejected_connections += 1
+        if kind in ("icid_close", "icid_killed", "icid_timeout", "icid_lost_dns"):
+            del self.open_c[key]
+            self._close("c", key, started)
+
+    def msg(self, app: str, mid: int, kind: str, born: bool = False) -> None:
+        key = (app, mid)
+        started = self.open_m.get(key)
+        if started is None:
+            if ("m", app, mid) in self.recent and kind != "mid_start":
+                return
+            started = born or kind in ("mid_start", "generated", "bounce_generated")
+            self.open_m[key] = started
+            self.messages += 1
+        if kind in _MSG_END:
+            del self.open_m[key]
+            self._close("m", key, started)
+
+    def finish(self) -> None:
+        self.partial_connections += len(self.open_c)
+        self.partial_messages += len(self.open_m)
+        self.open_c.clear()
+        self.open_m.clear()
+
+
+@dataclass
+class LogStats:
+    """What `logs stats` reports: coverage and the size of the story graph."""
+
+    files: list[str] = field(default_factory=list)
+    lines: int = 0
+    recognized: int = 0
+    shapes: dict[str, int] = field(default_factory=dict)  # pattern name -> count
+    kinds: dict[str, int] = field(default_factory=dict)
+    unknown_shapes: list[dict] = field(default_factory=list)  # [{shape, count, example, source}]
+    connections: int = 0
+    rejected_connections: int = 0
+    partial_connections: int = 0
+    messages: int = 0
+    partial_messages: int = 0
+    appliances: list[str] = field(default_factory=list)
+    first: datetime | None = None
+    last: datetime | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def unknown(self) -> int:
+        return self.lines - self.recognized
+
+    def to_json(self) -> dict:
+        return {
+            "files": self.files, "lines": self.lines, "recognized": self.recognized, "unknown": self.unknown,
+            "recognized_ratio": round(self.recognized / self.lines, 6) if self.lines else None,
+            "unknown_shapes": self.unknown_shapes, "kinds": dict(sorted(self.kinds.items())),
+            "connections": self.connections, "rejected_connections": self.rejected_connections,
+            "partial_connections": self.partial_connections, "messages": self.messages,
+            "partial_messages": self.partial_messages, "appliances": self.appliances,
+            "first": self.first.isoformat() if self.first else None,
+            "last": self.last.isoformat() if self.last else None, "errors": self.errors,
+        }
+
+
+MAX_SHAPES = 5000  # distinct unknown shapes kept; beyond that they are lumped together
+
+
+def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogStats:  # noqa: C901
+    """Recognise every line and count stories: the fast path behind `logs stats`.
+
+    `reader` is a LogReader. One frame loops over the lines of each 1 MiB block: the file-format
+    envelope is cut inline (fixed width), timestamps are cached by their text, one family regex
+    recognises the shape and yields the leading id, and no Event objects are built.
+    """
+    from diagnose.collectors import catalogue
+    from diagnose.collectors.envelope import LEVELS, WEEKDAYS, _full_ts
+
+    classify = catalogue.classify
+    shape = catalogue.shape
+    counts: dict[str, int] = {}
+    unknown: dict[str, list] = {}
+    counter = StoryCounter()
+    conn, msg = counter.conn, counter.msg
+    appliances: set[str] = set()
+    n = ok = 0
+    lo = hi = prev_ts = None
+    prev_key = None
+    for ctx, display, first_no, block in reader.blocks():
+        app = ctx.appliance
+        appliances.add(app)
+        parse = ctx.parse
+        for idx, raw in enumerate(block):
+            # -- envelope: the file format inline, anything else through the general parser
+            if raw[24:25] == " " and raw[:3] in WEEKDAYS and (i := raw.find(": ", 25, 40)) > 0 and raw[25:i] in LEVELS:
+                key = raw[:24]
+                if key != prev_key:
+                    prev_key = key
+                    ts = _full_ts(key)
+                text = raw[i + 2:]
+                if text[:1] == " ":
+                    text = text.lstrip(" ")
+                if text[:9] == "Version: ":
+                    ctx.parse(raw)
+                    app = ctx.appliance
+                    appliances.add(app)
+                line_app = app
+            else:
+                ts, line_app, _level, text = parse(raw)
+                if line_app != app:
+                    appliances.add(line_app)
+                prev_key = None
+            if ts is not prev_ts and ts is not None:
+                prev_ts = ts
+                if lo is None:
+                    lo = hi = ts
+                elif ts < lo:
+                    lo = ts
+                elif ts > hi:
+                    hi = ts
+            # -- shape
+            r = classify(text)
+            if r is None:
+                s = shape(text)
+                u = unknown.get(s)
+                if u is None:
+                    if len(unknown) >= MAX_SHAPES:
+                        s = "(other shapes)"
+                        u = unknown.get(s)
+                    if u is None:
+                        u = unknown[s] = [0, text[:300], f"{display}:{first_no + idx}"]
+                u[0] += 1
+                continue
+            ok += 1
+            p, m = r
+            name = p.name
+            counts[name] = counts.get(name, 0) + 1
+            role = p.ids
+            if not role:
+                continue
+            # -- stories (ids straight from the family match; p.regex matches when a prefix shape won)
+            kind = p.kind
+            g = m.group if m.re is not p.regex else None
+            gid = p.gid
+            if "mid" in role:
+                v = g(gid["mid"]) if g else m.group("mid")
+                if v is None:
+                    continue
+                mid = int(v)
+                if mid > 0:
+                    msg(line_app, mid, kind)
+                if "new_mid" in role:
+                    msg(line_app, int(g(gid["new_mid"]) if g else m.group("new_mid")), "linked", True)
+                if "icid" in role:  # a message line naming its connection (as Correlator does)
+                    icid = int(g(gid["icid"]) if g else m.group("icid"))
+                    if icid > 0:
+                        conn(line_app, icid, kind)
+            elif "icid" in role:
+                v = g(gid["icid"]) if g else m.group("icid")
+                a = gid.get("action")
+                action = (g(a) if g else m.group("action")) if a else p.const.get("action")
+                if v is not None:
+                    conn(line_app, int(v), kind, action)
+        n += len(block)
+        if progress is not None:
+            progress(n)
+    counter.finish()
+    st = LogStats(lines=n, recognized=ok, shapes=counts, files=[lf.display for lf in reader.files],
+                  errors=list(reader.errors))
+    kinds: dict[str, int] = {}
+    by_name = catalogue.BY_NAME
+    for name, c in counts.items():
+        k = by_name[name].kind
+        kinds[k] = kinds.get(k, 0) + c
+    st.kinds = kinds
+    st.unknown_shapes = [
+        {"shape": s, "count": v[0], "example": v[1], "source": v[2]}
+        for s, v in sorted(unknown.items(), key=lambda kv: -kv[1][0])
+    ]
+    st.connections, st.rejected_connections = counter.connections, counter.rejected_connections
+    st.partial_connections = counter.partial_connections
+    st.messages, st.partial_messages = counter.messages, counter.partial_messages
+    st.appliances = sorted(a for a in appliances if a)
+    st.first, st.last = lo, hi
+    return st

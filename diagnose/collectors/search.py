@@ -1,0 +1,580 @@
+"""Find stories by sender, recipient, sender IP, MID, Message-ID, subject and time window.
+
+What Message Tracking and `findevent` do, but straight from mail_logs and including rejected
+connections. Big logs are prefiltered on bytes before any line is parsed:
+
+1. needle pass: `bytes.find` of the query text (sender, recipient, IP, Message-ID, subject, MID)
+   over large chunks; only the hit lines are parsed, and only those whose parsed field really
+   matches seed the id sets (ICID, MID, DCID per appliance);
+2. id pass: `bytes.find` of every seeded id; lines whose parsed ids belong to the sets are kept,
+   and the ids they reveal (the DCIDs a MID was delivered on, its connection, the MIDs it was
+   split / rewritten / generated / bounced / reinjected into) join the sets for the rest of the
+   pass;
+3. catch-up: ids revealed in pass 2 are looked for again before the point they were revealed.
+
+The kept lines are correlated into stories (collectors/correlate.py) and the stories are
+filtered by every criterion of the query. A query with a time window only (no needle) parses
+everything once. Times are appliance-local, as logged.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from os import PathLike
+from typing import Any
+
+from diagnose.collectors import catalogue
+from diagnose.collectors.correlate import CONTEXT_KINDS, REJECT_ACTIONS, Correlator, to_events
+from diagnose.collectors.reader import FileContext, LogFile, LogReader
+from diagnose.model import ConnectionStory, Event, InputError, MessageStory
+
+SCAN_CHUNK = 8 << 20
+MAX_ID_NEEDLES = 400  # beyond this many ids a full parse is cheaper than one find per id
+_CONTEXT_NEEDLES = (b"DNS Temporary Failure", b"Deliveries are currently suspended", b"key will expire",
+                    b"Failed to bootstrap the DNS", b"DNS query network error", b"Internal SMTP Error")
+_ID_KEYS = ("mid", "icid", "dcid", "new_mid", "parent_mid")
+
+
+@dataclass
+class Query:
+    sender: str | None = None
+    recipient: str | None = None
+    ip: str | None = None
+    mid: int | None = None
+    message_id: str | None = None
+    subject: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {}
+        for k in ("sender", "recipient", "ip", "mid", "message_id", "subject"):
+            v = getattr(self, k)
+            if v is not None:
+                d[k] = v
+        if self.since:
+            d["since"] = self.since.isoformat(sep=" ")
+        if self.until:
+            d["until"] = self.until.isoformat(sep=" ")
+        return d
+
+    def describe(self) -> str:
+        parts = [f"{k}={v}" for k, v in self.to_json().items()]
+        return ", ".join(parts) if parts else "everything"
+
+    @property
+    def has_needle(self) -> bool:
+        return any(v is not None for v in (self.sender, self.recipient, self.ip, self.mid, self.message_id,
+                                           self.subject))
+
+
+@dataclass
+class SearchResult:
+    """Stories that answer a query, plus what was read to find them."""
+
+    query: Query
+    connections: list[ConnectionStory] = field(default_factory=list)
+    messages: list[MessageStory] = field(default_factory=list)
+    matched: set[tuple[str, int]] = field(default_factory=set)  # (appliance, mid) that match the query itself
+    context: list[Event] = field(default_factory=list)  # service-health lines near the stories
+    files: list[str] = field(default_factory=list)
+    bytes_read: int = 0
+    lines_parsed: int = 0
+    passes: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def rejected_connections(self) -> list[ConnectionStory]:
+        return [c for c in self.connections if not c.mids and _rejected(c)]
+
+    def story(self, mid: int, appliance: str | None = None) -> MessageStory | None:
+        return next((m for m in self.messages if m.mid == mid and (appliance is None or m.appliance == appliance)), None)
+
+    def connection(self, icid: int, appliance: str | None = None) -> ConnectionStory | None:
+        return next((c for c in self.connections if c.icid == icid and (appliance is None or c.appliance == appliance)),
+                    None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query.to_json(), "files": self.files, "bytes_read": self.bytes_read,
+            "lines_parsed": self.lines_parsed, "passes": self.passes, "errors": self.errors,
+            "connections": [_story_json(c) for c in self.connections],
+            "messages": [_story_json(m, (m.appliance, m.mid) in self.matched) for m in self.messages],
+            "context": [e.evidence().to_json() for e in self.context],
+        }
+
+
+def _story_json(s: ConnectionStory | MessageStory, matched: bool | None = None) -> dict[str, Any]:
+    d: dict[str, Any] = {"appliance": s.appliance, "partial_start": s.partial_start, "partial_end": s.partial_end,
+                         "events": [{"kind": e.kind, **e.evidence().to_json()} for e in s.events]}
+    if isinstance(s, MessageStory):
+        d.update(mid=s.mid, icid=s.icid, sender=s.sender, recipients=s.recipients, links=s.links)
+        if matched is not None:
+            d["matched"] = matched
+    else:
+        d.update(icid=s.icid, ip=s.ip, mids=s.mids)
+    return d
+
+
+def _rejected(c: ConnectionStory) -> bool:
+    return any((e.kind == "hat_decision" and e.get("action") in REJECT_ACTIONS) or e.kind == "hat_delayed_reject"
+               for e in c.events)
+
+
+# ---------------------------------------------------------------- matching parsed values
+
+def _addr_match(want: str, got: Any) -> bool:
+    """Exact address (case-insensitive), or a domain: `example.com` / `@example.com` match its addresses."""
+    if not isinstance(got, str) or not got:
+        return False
+    got = got.strip().strip("<>").lower()
+    w = want.strip().strip("<>").lower()
+    if "@" in w and not w.startswith("@"):
+        return got == w
+    dom = w.lstrip("@")
+    return got.endswith("@" + dom) or got.endswith("." + dom)
+
+
+def _norm_msgid(v: str) -> str:
+    return v.strip().strip("<>").strip().lower()
+
+
+def event_matches(q: Query, ev: Event) -> bool:
+    """Does this one line carry one of the query's needles (as a parsed field, not just as text)?"""
+    f = ev.fields
+    if q.sender is not None and any(_addr_match(q.sender, f.get(k)) for k in ("sender",)):
+        return True
+    if q.recipient is not None and (_addr_match(q.recipient, f.get("recipient"))
+                                    or any(_addr_match(q.recipient, r) for r in f.get("recipients", ()))):
+        return True
+    if q.ip is not None and f.get("ip") == q.ip:
+        return True
+    if q.mid is not None and q.mid in (f.get("mid"), f.get("new_mid"), f.get("parent_mid")):
+        return True
+    if q.message_id is not None and isinstance(f.get("message_id"), str) \
+            and _norm_msgid(f["message_id"]) == _norm_msgid(q.message_id):
+        return True
+    return q.subject is not None and isinstance(f.get("subject"), str) and q.subject.lower() in f["subject"].lower()
+
+
+def story_matches(q: Query, s: MessageStory | ConnectionStory, conn_of: Callable[[MessageStory], Any]) -> bool:
+    """All criteria of the query hold for this story (AND)."""
+    evs = s.events
+    if isinstance(s, MessageStory):
+        conn = conn_of(s)
+        checks = []
+        if q.sender is not None:
+            checks.append(any(_addr_match(q.sender, e.get("sender")) for e in evs))
+        if q.recipient is not None:
+            checks.append(any(_addr_match(q.recipient, e.get("recipient"))
+                              or any(_addr_match(q.recipient, r) for r in e.get("recipients", ())) for e in evs))
+        if q.ip is not None:
+            checks.append(any(e.get("ip") == q.ip for e in evs) or (conn is not None and conn.ip == q.ip))
+        if q.mid is not None:
+            checks.append(s.mid == q.mid)
+        if q.message_id is not None:
+            checks.append(any(e.kind in ("mid_message_id", "cef_event") and isinstance(e.get("message_id"), str)
+                              and _norm_msgid(e.get("message_id")) == _norm_msgid(q.message_id) for e in evs))
+        if q.subject is not None:
+            checks.append(any(e.kind in ("mid_subject", "cef_event") and isinstance(e.get("subject"), str)
+                              and q.subject.lower() in e.get("subject").lower() for e in evs))
+    else:
+        # a connection answers only for what a connection knows: its IP (and the window)
+        if any(v is not None for v in (q.sender, q.recipient, q.mid, q.message_id, q.subject)):
+            return False
+        checks = [s.ip == q.ip] if q.ip is not None else []
+    return all(checks) and _in_window(q, evs)
+
+
+def _in_window(q: Query, evs: list[Event]) -> bool:
+    if q.since is None and q.until is None:
+        return True
+    return any(e.ts is not None and (q.since is None or e.ts >= q.since) and (q.until is None or e.ts <= q.until)
+               for e in evs)
+
+
+# ---------------------------------------------------------------- byte scanning
+
+@dataclass
+class _Hit:
+    file_rank: tuple[int, int]  # (set index, file index in set): the read order
+    lineno: int
+    offset: int  # byte offset of the line start in the file
+    line: str
+
+
+def _chunks(lf: LogFile, errors: list[str], stop: int | None = None) -> Iterator[tuple[bytes, int]]:
+    """Line-aligned chunks of the (decompressed) file with their byte offset; up to `stop` bytes."""
+    try:
+        fh = lf.open()
+    except OSError as exc:
+        errors.append(f"{lf.display}: {exc}")
+        return
+    with fh:
+        base = 0
+        buf = b""
+        while stop is None or base < stop:
+            try:
+                data = fh.read(SCAN_CHUNK)
+            except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+                errors.append(f"{lf.display}: unreadable after this point ({exc})")
+                data = b""
+            if not data:
+                if buf:
+                    yield buf + b"\n", base
+                return
+            chunk = buf + data if buf else data
+            end = chunk.rfind(b"\n") + 1
+            if end == 0:
+                buf = chunk
+                continue
+            buf = chunk[end:]
+            yield chunk[:end], base
+            base += end
+
+
+def _scan(lf: LogFile, rank: tuple[int, int], needles: Callable[[], list[bytes]], errors: list[str],
+          on_chunk_end: Callable[[int], None] | None = None, stop: int | None = None,
+          counter: list[int] | None = None) -> Iterator[_Hit]:
+    """Lines of one file that contain any of the needles (whole-number needles end at a non-digit).
+
+    `needles` is called per chunk, so ids found while scanning are looked for in the next chunks.
+    """
+    lines_before = 0
+    for chunk, base in _chunks(lf, errors, stop):
+        if counter is not None:
+            counter[0] += len(chunk)
+        starts: set[int] = set()
+        for needle in needles():
+            digit_end = needle[-1:].isdigit()
+            pos = chunk.find(needle)
+            while pos >= 0:
+                after = pos + len(needle)
+                if not digit_end or after >= len(chunk) or not 48 <= chunk[after] <= 57:
+                    starts.add(chunk.rfind(b"\n", 0, pos) + 1)
+                pos = chunk.find(needle, after)
+        last, n = 0, lines_before
+        for start in sorted(starts):
+            n += chunk.count(b"\n", last, start)
+            last = start
+            end = chunk.find(b"\n", start)
+            raw = chunk[start:end if end >= 0 else len(chunk)]
+            line = raw[:65536].decode("utf-8", "replace")
+            if line.endswith("\r"):
+                line = line[:-1]
+            yield _Hit(rank, n + 1, base + start, line)
+        lines_before += chunk.count(b"\n")
+        if on_chunk_end is not None:
+            on_chunk_end(base + len(chunk))
+
+
+def _needles_for(q: Query) -> list[bytes]:
+    """Byte strings that every matching line must contain at least one of."""
+    out: list[str] = []
+    for addr in (q.sender, q.recipient):
+        if addr:
+            a = addr.strip().strip("<>")
+            if "@" in a and not a.startswith("@"):
+                local, _, dom = a.rpartition("@")
+                out += [a, a.lower(), a.upper(), f"{local}@{dom.lower()}"]
+            else:
+                d = a.lstrip("@")
+                out += [d, d.lower(), d.upper()]
+    if q.ip:
+        out.append(q.ip)
+    if q.mid is not None:
+        out += [f" {q.mid}", f"ID={q.mid}"]
+    if q.message_id:
+        m = q.message_id.strip().strip("<>").strip()
+        out += [m, m.lower()]
+    if q.subject:
+        # the longest stretch without quote or backslash survives the log's repr quoting
+        parts = [p for p in q.subject.replace("\\", "'").replace('"', "'").split("'") if p.strip()]
+        best = max(parts, key=len) if parts else q.subject
+        out += [best, best.lower(), best.upper(), best.title()]
+    seen: list[bytes] = []
+    for s in out:
+        b = s.encode("utf-8", "replace")
+        if b and b not in seen:
+            seen.append(b)
+    return seen
+
+
+# ---------------------------------------------------------------- the search
+
+class _IdSets:
+    """ids per appliance that belong to the answer; grows while scanning."""
+
+    def __init__(self) -> None:
+        self.mids: set[tuple[str, int]] = set()
+        self.icids: set[tuple[str, int]] = set()
+        self.dcids: set[tuple[str, int]] = set()
+        self.numbers: set[int] = set()  # every id number, whatever the appliance
+        self.order: list[int] = []  # the same, in the order they were found
+        self.version = 0
+
+    def _add(self, s: set, app: str, v: Any) -> bool:
+        if isinstance(v, int) and v > 0 and (app, v) not in s:
+            s.add((app, v))
+            if v not in self.numbers:
+                self.numbers.add(v)
+                self.order.append(v)
+                self.version += 1
+            return True
+        return False
+
+    def seed(self, ev: Event) -> None:
+        f, app = ev.fields, ev.appliance
+        if isinstance(f.get("mid"), int) and f["mid"] > 0:
+            self.take(ev, force=True)
+        elif isinstance(f.get("icid"), int):
+            self._add(self.icids, app, f["icid"])
+        elif isinstance(f.get("dcid"), int):
+            self._add(self.dcids, app, f["dcid"])
+
+    def take(self, ev: Event, force: bool = False) -> bool:
+        """Keep this line? (its own ids are in the sets); adds the ids it reveals."""
+        f, app = ev.fields, ev.appliance
+        mid = f.get("mid")
+        if isinstance(mid, int) and mid > 0:
+            related = (f.get("new_mid"), f.get("parent_mid"))
+            if not force and (app, mid) not in self.mids and not any((app, r) in self.mids for r in related):
+                return False
+            self._add(self.mids, app, mid)
+            for r in related:
+                self._add(self.mids, app, r)
+            self._add(self.icids, app, f.get("icid"))
+            self._add(self.dcids, app, f.get("dcid"))
+            return True
+        icid = f.get("icid")
+        if isinstance(icid, int) and icid > 0:
+            return (app, icid) in self.icids
+        dcid = f.get("dcid")
+        if isinstance(dcid, int):
+            return (app, dcid) in self.dcids
+        return False
+
+    def needles(self) -> list[bytes]:
+        out = []
+        for v in sorted(self.numbers):
+            out += [b" %d" % v, b"ID=%d" % v]
+        return out
+
+
+def find_stories(
+    paths: Iterable[str | PathLike[str]],
+    sender: str | None = None,
+    recipient: str | None = None,
+    ip: str | None = None,
+    mid: int | str | None = None,
+    message_id: str | None = None,
+    subject: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    year: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SearchResult:
+    """Stories matching ALL given criteria; rejected connections (no MID) are found by IP and window."""
+    if mid is not None:
+        try:
+            mid = int(str(mid).strip())
+        except ValueError:
+            raise InputError(f"MID must be a number, not {mid!r}") from None
+    if since and until and since > until:
+        raise InputError("--since is after --until")
+    q = Query(sender=sender or None, recipient=recipient or None, ip=(ip or "").strip() or None, mid=mid,
+              message_id=message_id or None, subject=subject or None, since=since, until=until)
+    reader = LogReader(paths, year=year)
+    res = SearchResult(query=q, files=[lf.display for lf in reader.files])
+    kept = None
+    if q.has_needle:
+        try:
+            kept = _needle_search(q, reader, res, progress)
+        except _TooMany:
+            kept = None  # so many stories that one full parse is cheaper
+    _correlate(q, reader, res, kept)
+    res.errors = list(dict.fromkeys(reader.errors))
+    return res
+
+
+def _needle_search(q: Query, reader: LogReader, res: SearchResult,
+                   progress: Callable[[int, int], None] | None) -> list[tuple[tuple[int, int], int, Event]]:
+    files = [(si, fi, lf) for si, files in enumerate(reader.sets) for fi, lf in enumerate(files)]
+    total = reader.total_bytes
+    counter = [0]
+    ctxs: dict[tuple[int, int], FileContext] = {}
+    appliance_carry: dict[int, str] = {}
+
+    def ctx_of(si: int, fi: int, lf: LogFile) -> FileContext:
+        c = ctxs.get((si, fi))
+        if c is None:
+            c = ctxs[(si, fi)] = FileContext(lf, reader.year, appliance_carry.get(si, ""))
+            appliance_carry[si] = c.appliance
+        return c
+
+    def parse(hit: _Hit, lf: LogFile) -> Event | None:
+        ts, app, level, text = ctx_of(*hit.file_rank, lf).parse(hit.line)
+        res.lines_parsed += 1
+        r = catalogue.classify(text)
+        if r is None:
+            return None
+        p, m = r
+        return Event(p.kind, ts, app, f"{lf.display}:{hit.lineno}", text, catalogue.fields(p, m), level)
+
+    def tick(_offset: int) -> None:
+        if progress is not None:
+            progress(counter[0], total * max(res.passes, 1))
+
+    # pass 1: the query's own needles (and the few service-health lines, kept aside)
+    ids = _IdSets()
+    needles = _needles_for(q) + list(_CONTEXT_NEEDLES)
+    res.passes = 1
+    kept: dict[tuple[tuple[int, int], int], tuple[tuple[int, int], int, Event]] = {}
+    context: list[Event] = []
+    for si, fi, lf in files:
+        for hit in _scan(lf, (si, fi), lambda: needles, reader.errors, tick, counter=counter):
+            ev = parse(hit, lf)
+            if ev is None:
+                continue
+            if event_matches(q, ev):
+                ids.seed(ev)
+                kept[(hit.file_rank, hit.lineno)] = (hit.file_rank, hit.lineno, ev)
+            elif ev.kind in CONTEXT_KINDS:
+                context.append(ev)
+    if len(ids.numbers) > MAX_ID_NEEDLES:
+        res.bytes_read = counter[0]
+        raise _TooMany()
+
+    # pass 2: every line of those ids; ids revealed join the needles for the following chunks
+    revealed_at: dict[int, tuple[int, int, int]] = {}  # number -> (set, file, offset of the chunk)
+    if ids.numbers:
+        res.passes = 2
+        position = [0]
+        for si, fi, lf in files:
+            position[0] = 0
+
+            def moved(offset: int) -> None:
+                position[0] = offset
+                tick(offset)
+
+            for hit in _scan(lf, (si, fi), ids.needles, reader.errors, moved, counter=counter):
+                key = (hit.file_rank, hit.lineno)
+                if key in kept:
+                    continue
+                ev = parse(hit, lf)
+                if ev is None:
+                    continue
+                before = len(ids.order)
+                if ids.take(ev):
+                    kept[key] = (hit.file_rank, hit.lineno, ev)
+                if len(ids.order) != before:
+                    for v in ids.order[before:]:
+                        revealed_at.setdefault(v, (si, fi, position[0]))
+
+    # pass 3: ids revealed in pass 2 were not looked for before the chunk after the one that
+    # revealed them; ids revealed here were looked for nowhere
+    rounds = 0
+    while revealed_at and rounds < 3:
+        rounds += 1
+        res.passes += 1
+        todo, revealed_at = revealed_at, {}
+        for si, fi, lf in files:
+            wanted = [v for v, w in todo.items() if (si, fi) <= w[:2]]
+            if not wanted:
+                continue
+            here = [w[2] for v, w in todo.items() if w[:2] == (si, fi)]
+            stop = max(here) + 2 * SCAN_CHUNK if len(here) == len(wanted) else None
+            needle_list = [n for v in wanted for n in (b" %d" % v, b"ID=%d" % v)]
+            for hit in _scan(lf, (si, fi), lambda nl=needle_list: nl, reader.errors, tick, stop=stop,
+                             counter=counter):
+                key = (hit.file_rank, hit.lineno)
+                if key in kept:
+                    continue
+                ev = parse(hit, lf)
+                if ev is None:
+                    continue
+                before = len(ids.order)
+                if ids.take(ev):
+                    kept[key] = (hit.file_rank, hit.lineno, ev)
+                if len(ids.order) != before:
+                    for v in ids.order[before:]:
+                        revealed_at[v] = (1 << 30, 0, 0)  # look everywhere
+
+    times = [e.ts for _r, _n, e in kept.values() if e.ts is not None]
+    if times:
+        lo, hi = min(times) - timedelta(hours=1), max(times) + timedelta(hours=1)
+        res.context = [e for e in context if e.ts is not None and lo <= e.ts <= hi]
+    res.bytes_read = counter[0]
+    return list(kept.values())
+
+
+class _TooMany(Exception):
+    """Too many ids for the byte prefilter: parse everything instead."""
+
+
+def _correlate(q: Query, reader: LogReader, res: SearchResult,
+               kept: list[tuple[tuple[int, int], int, Event]] | None) -> None:
+    corr = Correlator()
+    if kept is None:  # window only: read and correlate everything, keep what overlaps the window
+        tally = [0, 0]
+        for ev in to_events(reader, tally):
+            corr.feed(ev)
+            if corr.out:
+                _collect(q, res, corr.drain(), corr)
+        res.lines_parsed = tally[0]
+        res.bytes_read = reader.total_bytes
+        res.passes = 1
+        _collect(q, res, corr.finish(), corr)
+        res.context = [e for e in corr.context if _in_window(q, [e])]
+    else:
+        kept.sort(key=lambda k: (k[0], k[1]))
+        events = [k[2] for k in kept]
+        if len(reader.sets) > 1:  # several sets: merge by time, stable for lines of one file
+            events.sort(key=lambda e: e.ts or datetime.min)
+        for ev in events:
+            corr.feed(ev)
+        _collect(q, res, corr.drain() + corr.finish(), corr)
+    _finish(q, res)
+
+
+def _collect(q: Query, res: SearchResult, stories: list, corr: Correlator) -> None:
+    for s in stories:
+        if isinstance(s, MessageStory):
+            res.messages.append(s)
+        else:
+            res.connections.append(s)
+
+
+def _finish(q: Query, res: SearchResult) -> None:
+    """Keep the stories that match the query, the connections of matched messages and the related MIDs."""
+    conns = {(c.appliance, c.icid): c for c in res.connections}
+    msgs = {(m.appliance, m.mid): m for m in res.messages}
+
+    def conn_of(m: MessageStory) -> ConnectionStory | None:
+        return conns.get((m.appliance, m.icid)) if m.icid else None
+
+    matched = [m for m in res.messages if story_matches(q, m, conn_of)]
+    res.matched = {(m.appliance, m.mid) for m in matched}
+    keep_m: dict[tuple[str, int], MessageStory] = {}
+    todo = list(matched)
+    while todo:  # related MIDs: split, rewritten, generated, bounce, reinjected (both ways)
+        m = todo.pop()
+        key = (m.appliance, m.mid)
+        if key in keep_m:
+            continue
+        keep_m[key] = m
+        for _how, other in m.links:
+            o = msgs.get((m.appliance, other))
+            if o is not None and (o.appliance, o.mid) not in keep_m:
+                todo.append(o)
+    keep_c = {(c.appliance, c.icid): c for c in res.connections if story_matches(q, c, conn_of)}
+    for m in keep_m.values():
+        c = conn_of(m)
+        if c is not None:
+            keep_c[(c.appliance, c.icid)] = c
+    res.messages = sorted(keep_m.values(), key=lambda m: (m.start or datetime.min, m.appliance, m.mid))
+    res.connections = sorted(keep_c.values(), key=lambda c: (c.start or datetime.min, c.appliance, c.icid))
