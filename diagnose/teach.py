@@ -157,6 +157,8 @@ def load_rules(rules_dir: Path | None, problems: list[str]) -> list[dict[str, An
         problems.append(f"rulebase loader unavailable ({exc}); rules read directly from YAML")
     except InputError as exc:
         problems.append(f"rulebase loader refused the rules ({exc}); rules read directly from YAML")
+    except Exception as exc:  # noqa: BLE001 - a loader bug must not stop the site; say so and read the YAML
+        problems.append(f"rulebase loader failed ({type(exc).__name__}: {exc}); rules read directly from YAML")
     folder = rules_dir or data_dir("rules")
     rules: list[dict[str, Any]] = []
     for path in sorted(Path(folder).glob("*.y*ml")):
@@ -348,7 +350,7 @@ def graph_svg(graph: dict[str, Any]) -> Markup | None:
     cols: dict[int, list[str]] = {}
     for n in sorted(nodes, key=lambda k: (layer[k], k)):
         cols.setdefault(layer[n], []).append(n)
-    col_w, row_h, node_w, node_h = 260, 54, 230, 40
+    col_w, row_h, node_w, node_h = 228, 54, 204, 40
     pos = {n: (20 + c * col_w, 20 + i * row_h) for c, ns in cols.items() for i, n in enumerate(ns)}
     width = 40 + len(cols) * col_w
     height = 40 + max(len(ns) for ns in cols.values()) * row_h
@@ -360,7 +362,7 @@ def graph_svg(graph: dict[str, Any]) -> Markup | None:
         node = nodes[n]
         kind = str(node.get("kind", "fact"))
         label = str(node.get("label", n))
-        short = label if len(label) <= 34 else label[:33] + "…"
+        short = label if len(label) <= 31 else label[:30] + "…"
         parts.append(f'<g class="node {escape(kind)}"><title>{escape(label)}</title>'
                      f'<rect x="{x}" y="{y}" width="{node_w}" height="{node_h}" rx="5"/>'
                      f'<text x="{x + 6}" y="{y + 15}" class="k">{escape(kind)}</text>'

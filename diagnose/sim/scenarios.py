@@ -283,13 +283,14 @@ def _source(scenarios: Iterable[Scenario], cycle: bool) -> Iterator[Scenario]:
 
 
 def write_log(scenarios: Iterable[Scenario], path: str | Path, lines_target: int | None = None, *,
-              start: datetime | None = None, syslog: bool = False, first_ids: dict[str, int] | None = None
-              ) -> WriteStats:
+              start: datetime | None = None, syslog: bool = False, host: str = "",
+              first_ids: dict[str, int] | None = None) -> WriteStats:
     """Write the scenarios as one mail_logs file (`.gz` compresses), interleaved in time order.
 
     lines_target: keep adding scenarios (cycling a list; or drawing from an iterator such as
-    `iter_scenarios()`) until at least this many lines; only whole lifecycles are written.
-    Sets each scenario's `start` and `ids`.
+    `iter_scenarios()`, which never ends: give lines_target with it) until at least this many
+    lines; only whole lifecycles are written. syslog: the syslog-pushed form (no file header),
+    with `host` after the time when given. Sets each scenario's `start` and `ids`.
     """
     path = Path(path)
     ids = _Ids(**(first_ids or {}))
@@ -299,7 +300,7 @@ def write_log(scenarios: Iterable[Scenario], path: str | Path, lines_target: int
     first = last = None
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "wt", encoding="utf-8", newline="\n") as out:
-        env = Envelope(syslog=syslog)
+        env = Envelope(syslog=syslog, host=host)
         write = out.write
 
         def flush(until: datetime | None) -> None:
