@@ -43,12 +43,20 @@ def add_case(g: nx.DiGraph, n: int, record: Record, finding: Finding | None = No
             g.add_edge(node, rule_node, relation="matched", alias=alias)
     if finding is None:
         return
-    causes = [f"{n}:fact:{f.id}" for f in record.derived() if f.type in ("stop", "cause", "remedy")]
+    from diagnose.engine.findings import final_stop  # local: findings imports nothing from here
+
+    remedies = record.derived("remedy")
+    stop = final_stop(record)
     for rec in finding.recommendations:
         node = f"{n}:recommendation:{rec.source or rec.kind}"
         g.add_node(node, kind="recommendation", label=rec.title, risk=rec.risk, rec_kind=rec.kind, case=n)
-        for c in causes:
-            g.add_edge(c, node, relation="recommends")
+        # the remedy fact that named it (by catalogue id, else by kind); else the final stop's cause
+        sources = [f for f in remedies if f.get("ref") == rec.source] or \
+                  [f for f in remedies if not f.get("ref") and f.get("kind") == rec.kind]
+        if not sources and stop is not None:
+            sources = [stop]
+        for f in sources:
+            g.add_edge(f"{n}:fact:{f.id}", node, relation="recommends")
 
 
 def build_graph(cases: list[tuple[Record, Finding | None]]) -> nx.DiGraph:
