@@ -13,6 +13,8 @@ from diagnose.probes.resolver import DEFAULT_QUERY_TIMEOUT, DEFAULT_RUN_BUDGET
 
 if TYPE_CHECKING:
     from diagnose.batchjob import BatchResult
+    from diagnose.collectors.correlate import LogStats
+    from diagnose.collectors.search import SearchResult
     from diagnose.engine.explainer import Answer
 
 
@@ -136,3 +138,76 @@ def teach(
     from diagnose.teach import build_site
 
     return build_site(output, rules_dir=rules_dir, knowledge_dir=knowledge_dir, seed=seed, worked=worked)
+
+
+# ---------------------------------------------------------------- logs (LOGS)
+
+def log_stats(paths: Sequence[str | PathLike[str]], *, year: int | None = None,
+              show_progress: bool | None = None) -> LogStats:
+    """Line coverage of mail_logs: lines read, recognised, unknown shapes, connections, messages, appliances, span."""
+    from diagnose.collectors.correlate import count_stories
+    from diagnose.collectors.reader import LogReader
+    from diagnose.progress import Bar
+
+    reader = LogReader(paths, year=year)
+    bar = Bar(None, "lines", show=show_progress)
+    last = [0]
+
+    def tick(n: int) -> None:
+        bar.update(n - last[0])
+        last[0] = n
+
+    try:
+        return count_stories(reader, progress=tick)
+    finally:
+        bar.close()
+
+
+def find_stories(
+    paths: Sequence[str | PathLike[str]],
+    sender: str | None = None,
+    recipient: str | None = None,
+    ip: str | None = None,
+    mid: int | str | None = None,
+    message_id: str | None = None,
+    subject: str | None = None,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
+    year: int | None = None,
+    show_progress: bool | None = None,
+) -> SearchResult:
+    """Stories (connections, messages) matching ALL the given criteria, with read statistics.
+
+    since/until: appliance-local, a datetime or "YYYY-MM-DD HH:MM[:SS]". Rejected connections
+    (no MID) are found by IP and by window. Big logs are prefiltered on bytes (collectors/search.py).
+    """
+    from diagnose.collectors.search import find_stories as _find
+    from diagnose.progress import Bar
+
+    bar = Bar(None, "mail_logs", unit="B", show=show_progress)
+    seen = [0]
+
+    def tick(done: int, _total: int) -> None:
+        bar.update(done - seen[0])
+        seen[0] = done
+
+    try:
+        return _find(paths, sender=sender, recipient=recipient, ip=ip, mid=mid, message_id=message_id,
+                     subject=subject, since=_when(since, "since"), until=_when(until, "until"), year=year,
+                     progress=tick)
+    finally:
+        bar.close()
+
+
+def _when(v: str | datetime | None, name: str) -> datetime | None:
+    from diagnose.model import InputError
+
+    if v is None or isinstance(v, datetime):
+        return v
+    s = str(v).strip().replace("T", " ")
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(s, fmt)
+        except ValueError:
+            continue
+    raise InputError(f"--{name} must look like YYYY-MM-DD HH:MM[:SS], not {v!r}")

@@ -79,7 +79,8 @@ class SearchResult:
     query: Query
     connections: list[ConnectionStory] = field(default_factory=list)
     messages: list[MessageStory] = field(default_factory=list)
-    matched: set[tuple[str, int]] = field(default_factory=set)  # (appliance, mid) that match the query itself
+    related: list[MessageStory] = field(default_factory=list)  # linked to a match (bcc copy, bounce...) but not matching
+    matched: set[tuple[str, int]] = field(default_factory=set)  # (appliance, mid) of `messages`
     context: list[Event] = field(default_factory=list)  # service-health lines near the stories
     files: list[str] = field(default_factory=list)
     bytes_read: int = 0
@@ -103,18 +104,17 @@ class SearchResult:
             "query": self.query.to_json(), "files": self.files, "bytes_read": self.bytes_read,
             "lines_parsed": self.lines_parsed, "passes": self.passes, "errors": self.errors,
             "connections": [_story_json(c) for c in self.connections],
-            "messages": [_story_json(m, (m.appliance, m.mid) in self.matched) for m in self.messages],
+            "messages": [_story_json(m) for m in self.messages],
+            "related": [_story_json(m) for m in self.related],
             "context": [e.evidence().to_json() for e in self.context],
         }
 
 
-def _story_json(s: ConnectionStory | MessageStory, matched: bool | None = None) -> dict[str, Any]:
+def _story_json(s: ConnectionStory | MessageStory) -> dict[str, Any]:
     d: dict[str, Any] = {"appliance": s.appliance, "partial_start": s.partial_start, "partial_end": s.partial_end,
                          "events": [{"kind": e.kind, **e.evidence().to_json()} for e in s.events]}
     if isinstance(s, MessageStory):
         d.update(mid=s.mid, icid=s.icid, sender=s.sender, recipients=s.recipients, links=s.links)
-        if matched is not None:
-            d["matched"] = matched
     else:
         d.update(icid=s.icid, ip=s.ip, mids=s.mids)
     return d
@@ -576,5 +576,9 @@ def _finish(q: Query, res: SearchResult) -> None:
         c = conn_of(m)
         if c is not None:
             keep_c[(c.appliance, c.icid)] = c
-    res.messages = sorted(keep_m.values(), key=lambda m: (m.start or datetime.min, m.appliance, m.mid))
+    def order(m: MessageStory) -> tuple:
+        return (m.start or datetime.min, m.appliance, m.mid)
+
+    res.messages = sorted(matched, key=order)
+    res.related = sorted((m for k, m in keep_m.items() if k not in res.matched), key=order)
     res.connections = sorted(keep_c.values(), key=lambda c: (c.start or datetime.min, c.appliance, c.icid))
