@@ -35,13 +35,13 @@ _WRAP_LOG = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3}) - (.+?)\s*\(\s*'(\d{3})'\
 # AsyncOS DSN form: 5.1.0 - Unknown address error 550-'5.7.1 ...' (delivery attempts: 0)
 _WRAP_DSN = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3}) - (.+?)(?:\s+(\d{3})[- ]'(.*)')?\s*(?:\(delivery attempts: \d+\))?\s*$", re.S)
 _RESPONSE_LIST = re.compile(r"""(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""")
-_MAX_TEXT = 8192
+_MAX_TEXT = 8192  # a reply longer than this is an attached message, not a reply
 # reasons that say "look at the text again" when they come from the status table (Sisimai's retry set)
 _RETRY = frozenset({"undefined", "onhold", "systemerror", "securityerror", "networkerror", "userunknown"})
-# temporary problems that end in "expired" once the sending MTA gives up
+# temporary problems that end in "expired" when the DSN says the retries ran out
 _GAVE_UP = frozenset({"networkerror", "onhold", "systemerror", "undefined"})
 # texts that beat a 5.1.1 status: the reply names another cause
-_USERUNKNOWN_PREMATCH = ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected")  # a reply longer than this is an attached message, not a reply
+_USERUNKNOWN_PREMATCH = ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected", "speeding", "filtered")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,7 @@ class _Reason:
     status: tuple[str, ...]
     regex: re.Pattern[str] | None
     tier: int = 1
+    any_command: bool = False  # the text decides whatever SMTP command it answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,7 @@ def catalogue() -> _Catalogue:
         esa=tuple((e, _alternation(e["patterns"])) for e in data.get("esa_replies", [])),
         reasons=tuple(
             _Reason(r["reason"], tuple(r.get("status") or ()), _alternation(r.get("patterns") or []),
-                    int(r.get("tier", 1)))
+                    int(r.get("tier", 1)), bool(r.get("any_command", False)))
             for r in data["reasons"]
         ),
         status_codes={str(k): v for k, v in data["status_codes"].items()},
@@ -271,11 +272,9 @@ def classify_text(
 
     cmd = (command or "").strip().upper()
     table = cat.status_codes.get(st or "")
-    by_text = {r.name: r for r in cat.reasons if r.tier == 1}
-
-    def text_match(name: str) -> re.Match[str] | None:
-        r = by_text.get(name)
-        return r.regex.search(low) if (r and r.regex and low) else None
+    def text_match(name: str) -> bool:
+        return bool(low) and any(r.regex.search(low) for r in cat.reasons
+                                 if r.tier == 1 and r.name == name and r.regex is not None)
 
     # 3. first tier: decisive status code or text, in order
     for r in cat.reasons:
@@ -288,7 +287,7 @@ def classify_text(
         m = r.regex.search(low) if (r.regex and low) else None
         if not m:
             continue
-        if r.name == "userunknown" and cmd != "RCPT" and table != "userunknown" and (cmd or table == "filtered"):
+        if r.name == "userunknown" and not r.any_command and cmd != "RCPT" and table != "userunknown" and (cmd or table == "filtered"):
             # "unknown user" said after DATA, or with a 5.2.x status, is a recipient filter (Sisimai's rule)
             if cmd == "DATA" or table == "filtered":
                 return done("filtered", "TEXT-userunknown-not-at-RCPT", m.group(0))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,14 @@ from diagnose.classify import classify_bounce
 from diagnose.collectors.bounces import read_bounces
 
 THRESHOLD = 0.90
+ALTERNATES = Path(__file__).parent / "data" / "bounces" / "sisimai-version-alternates.tsv"
+
+
+def _alternates() -> dict[tuple[str, int], str]:
+    """The other Sisimai version's reading of the version-dependent files (corpus README)."""
+    lines = [x for x in ALTERNATES.read_text().splitlines() if x and not x.startswith("#")]
+    rows = csv.DictReader(lines, delimiter="\t")
+    return {(r["file"], int(r["recipient_index"])): r["reason"] for r in rows}
 
 
 def agreement(base):
@@ -22,6 +31,7 @@ def agreement(base):
     with (base / "expected.tsv").open(newline="") as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
             expected[row["file"]].append(row)
+    alternates = _alternates()
     ok = total = 0
     misses: Counter[tuple[str, str]] = Counter()
     examples: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -30,7 +40,7 @@ def agreement(base):
         for i, row in enumerate(rows):
             total += 1
             ours = got[i] if i < len(got) else (got[-1] if got else "none")
-            if ours == row["reason"]:
+            if ours == row["reason"] or ours == alternates.get((name, i + 1)):
                 ok += 1
             else:
                 misses[(row["reason"], ours)] += 1

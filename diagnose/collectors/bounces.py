@@ -58,7 +58,7 @@ _CSV_COLUMNS: dict[str, tuple[str, ...]] = {
 # End of the human-readable part: what follows is the returned original message
 _ORIGINAL = re.compile(
     r"^(?:[-=_ ]*(?:this is a copy of|below this line is a copy of|original message|returned message|"
-    r"a copy of the original message|the original message (?:headers|was)|message headers follow|"
+    r"a copy of the original message|the original message (?:headers|follows)|message headers follow|"
     r"unsent message below|undelivered message|headers of the original message|"
     r"--- the header of the original message|original message headers)|content-type: message/rfc822)",
     re.I | re.M,
@@ -483,10 +483,11 @@ def _parse_dsn(data: bytes, source: str) -> Iterator[Bounce]:
     # some MTAs send the delivery-status block as text/plain or inline in the body
     inline = re.search(r"^(?:Final-Recipient|Original-Recipient):.*$", human, re.M | re.I)
     if inline:
-        block = human[inline.start():]
-        sub = email.message_from_string("Reporting-MTA: dns; unknown\n\n" + block.replace("\r\n", "\n"),
-                                        policy=policy.compat32)
-        recs = list(_from_fields([sub], msg, source, human, orig_sender, common))
+        block = human[inline.start():].replace("\r\n", "\n")
+        chunks = [c for c in re.split(r"\n[ \t]*\n", block)[:200] if re.match(r"[A-Za-z][\w-]*:", c.strip())]
+        subs = [email.message_from_string(c.strip() + "\n", policy=policy.compat32) for c in chunks]
+        recs = list(_from_fields([email.message_from_string("\n", policy=policy.compat32), *subs], msg, source,
+                                 human, orig_sender, common))
         if recs and any(r.recipient for r in recs):
             yield from recs
             return
@@ -622,8 +623,13 @@ def _from_fields(blocks: list[Message], msg: Message, source: str, human: str, o
         )
 
 
-_CMD = re.compile(r"\b(?:in reply to|after|while talking to .{0,60}>>>)\s*(EHLO|HELO|MAIL FROM|MAIL|RCPT TO|RCPT|DATA|end of data|STARTTLS|initial connection)\b|"
-                  r">>> (EHLO|HELO|MAIL|RCPT|DATA)\b", re.I)
+_CMD = re.compile(
+    r"\b(?:in reply to|after|while talking to .{0,60}>>>|did not like our|most progress was|smtp command)\s*"
+    r"(EHLO|HELO|MAIL FROM|MAIL|RCPT TO|RCPT|DATA|end of data|STARTTLS|initial connection)\b"
+    r"|>>> (EHLO|HELO|MAIL|RCPT|DATA)\b|\bSMTP:(RCPT|MAIL|DATA)\b|\[(RCPT_TO|MAIL_FROM|DATA)\]"
+    r"|\b(RCPT TO|MAIL FROM):<[^>]*>\s*<<<|(does not like recipient)", re.I)
+_CMD_NAMES = {"MAIL FROM": "MAIL", "RCPT TO": "RCPT", "END OF DATA": "DATA", "INITIAL CONNECTION": "CONN",
+              "RCPT_TO": "RCPT", "MAIL_FROM": "MAIL", "DOES NOT LIKE RECIPIENT": "RCPT"}
 
 
 def _command(text: str, rcpt: str | None, others: Iterable[str] = ()) -> str | None:
@@ -631,8 +637,8 @@ def _command(text: str, rcpt: str | None, others: Iterable[str] = ()) -> str | N
     m = _CMD.search(seg)
     if not m:
         return None
-    c = (m.group(1) or m.group(2)).upper()
-    return {"MAIL FROM": "MAIL", "RCPT TO": "RCPT", "END OF DATA": "DATA", "INITIAL CONNECTION": "CONN"}.get(c, c.split()[0])
+    c = next(g for g in m.groups() if g).upper()
+    return _CMD_NAMES.get(c, c.split()[0])
 
 
 def _near(text: str, rcpt: str | None, limit: int = 1500, others: Iterable[str] = ()) -> str | None:
@@ -707,6 +713,12 @@ def _plain(msg: Message, source: str, human: str, orig_sender: str | None, commo
         recipients = [None]  # type: ignore[list-item]
     whole = _WS.sub(" ", human).strip()
     date = _header(msg, "Date")
+    if '"notificationType":"Complaint"' in whole or '"complaintFeedbackType"' in whole:
+        # Amazon SES complaint notification (JSON body): a feedback report, not a bounce
+        for r in recipients[:1]:
+            yield Bounce(source=source, kind="dsn", recipient=r, sender=orig_sender, date=date, action="feedback",
+                         reason="feedback", diagnostic="Amazon SES complaint notification", **common)
+        return
     for r in recipients[:1000]:
         near = _near(human, r, others=recipients) if r else None
         yield Bounce(source=source, kind="dsn", recipient=r, sender=orig_sender, date=date,
