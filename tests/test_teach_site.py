@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import tempfile
 import time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from browser import SAFETY_PROBES, chromium, png_size  # noqa: F401  (session fixture)
 
 from diagnose.model import STAGES
 from diagnose.resources import data_dir
@@ -233,49 +232,29 @@ def test_cli_teach_writes_the_site_and_rejects_a_file_as_output(run_cli, tmp_pat
     assert r.returncode == 2 and "no such folder" in r.stderr
 
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--enable-logging=stderr", "--v=0"]
-
-
-def _chromium() -> str:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not exe:
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return exe
-
-
-def _console_messages(exe: str, url: str, extra: list[str]) -> list[str]:
-    with tempfile.TemporaryDirectory() as profile:
-        proc = subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, url],
-                              capture_output=True, text=True, timeout=120)
-    return [ln for ln in proc.stderr.splitlines() if ":CONSOLE" in ln]
-
-
-def test_pages_render_in_headless_chromium_without_console_errors(site, tmp_path):
-    exe = _chromium()
+def test_every_page_renders_in_headless_chromium_without_console_errors_or_requests(site, chromium):  # noqa: F811
     out, _, _ = site
     pages = sorted(out.rglob("*.html"))
-    # One browser run loads every page as a frame of a harness page; console messages of frames are logged too.
-    harness = tmp_path / "harness.html"
-    harness.write_text("<!doctype html><title>all pages</title>" + "".join(
-        f'<iframe src="{p.as_uri()}" width="800" height="300"></iframe>' for p in pages), encoding="utf-8")
-    msgs = _console_messages(exe, harness.as_uri(), ["--dump-dom"])
-    assert msgs == []
-    # the overview itself paints something (a non-empty screenshot)
-    shot = tmp_path / "index.png"
-    msgs = _console_messages(exe, (out / "index.html").as_uri(), [f"--screenshot={shot}", "--window-size=1200,900"])
-    assert msgs == []
-    assert shot.is_file() and shot.stat().st_size > 20_000
+    assert len(pages) >= len(STAGES) + 4
+    for path in pages:
+        report = chromium.open(path, evaluate={"scripts": SAFETY_PROBES["scripts"],
+                                               "handlers": SAFETY_PROBES["handlers"],
+                                               "text": "document.body.innerText.length"}, settle=0.05,
+                               screenshot=path.name == "index.html")
+        assert report.console_errors == [], (path, report.console_errors)
+        assert report.requests == [], (path, report.requests)
+        assert report.values["scripts"] == 0 and report.values["handlers"] == 0, path
+        assert report.values["text"] > 200, path
+        if path.name == "index.html":
+            assert png_size(report.screenshot)[1] > 500
 
 
-def test_the_console_check_sees_a_csp_violation(tmp_path):
-    """The Chromium check above can fail: a page that runs a script under our CSP logs an error."""
-    exe = _chromium()
-    bad = tmp_path / "bad.html"
+def test_the_browser_check_sees_a_csp_violation(chromium, tmp_path):  # noqa: F811
+    """The check above can fail: a page that runs a script under the site's CSP logs a console error."""
     base = (data_dir("reports") / "teach" / "base.html.j2").read_text(encoding="utf-8")
-    css = next(line for line in base.splitlines() if "Content-Security-Policy" in line)
-    bad.write_text(f"<!doctype html><html><head>{css}</head><body><script>console.log(1)</script></body></html>",
-                   encoding="utf-8")
-    assert "Content-Security-Policy" in css
-    msgs = _console_messages(exe, bad.as_uri(), ["--dump-dom"])
-    assert any("Content Security Policy" in m for m in msgs)
+    csp = next(line for line in base.splitlines() if "Content-Security-Policy" in line)
+    bad = tmp_path / "bad.html"
+    bad.write_text(f"<!doctype html><html><head>{csp}</head><body><p>x</p><script>console.log(1)</script>"
+                   f'<img src="http://127.0.0.1:9/x.png"></body></html>', encoding="utf-8")
+    report = chromium.open(bad, settle=0.05, screenshot=False)
+    assert any("Content Security Policy" in m for m in report.console_errors)
