@@ -18,12 +18,12 @@ from markupsafe import Markup, escape
 
 KIND_ORDER = ("evidence", "rule", "fact", "recommendation")
 KIND_TITLE = {"evidence": "evidence (log line)", "rule": "rule", "fact": "conclusion", "recommendation": "recommendation"}
-WIDTH = {"evidence": 270, "rule": 160, "fact": 190, "recommendation": 230}
-CHAR_W = 6.4  # px per character at 12px sans-serif (conservative, so text stays inside its box)
-MONO_W = 6.7  # px per character at 11px monospace (log lines)
+WIDTH = {"evidence": 280, "rule": 170, "fact": 200, "recommendation": 240}
+CHAR_W = 7.1  # px per character at 12px sans-serif (DejaVu Sans is wide: stay conservative so text fits)
+MONO_W = 6.9  # px per character at 11px monospace (log lines)
 LINE_H = 15
 PAD = 8
-GAP_X = 44
+GAP_X = 40
 GAP_Y = 12
 MAX_LINES = 3
 

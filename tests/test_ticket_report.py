@@ -1,0 +1,312 @@
+"""The ticket HTML report (issue 5): rendered from real engine answers, checked in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from markupsafe import escape
+from browser import SAFETY_PROBES, chromium, open_page, png_size  # noqa: F401  (session fixture)
+
+from diagnose.collectors import catalogue
+from diagnose.engine.explainer import explain_stories, make_query
+from diagnose.model import ConnectionStory, Event, MessageStory
+from diagnose.reports import CSP, ensure_what_if, sender_text, ticket_html, what_if_for
+
+ROOT = Path(__file__).resolve().parent.parent
+TRK = Path(__file__).resolve().parent / "data" / "tracking"
+
+
+# ------------------------------------------------------------------ scenarios: real log lines, real engine
+
+def _line(hhmmss: str, text: str) -> str:
+    return f"Mon Oct  7 {hhmmss} 2024 Info: {text}"
+
+
+HAT = [
+    _line("13:15:02", "New SMTP ICID 880102 interface Management (192.168.42.42) address 176.227.203.114 "
+                      "reverse dns host mail.example.test verified yes"),
+    _line("13:15:02", "ICID 880102 REJECT SG BLACKLIST match sbrs[-10.0:-2.0] SBRS -9.5 country Russian Federation"),
+    _line("13:15:03", "ICID 880102 close"),
+]
+CASE_DROP = [
+    _line("13:15:02", "New SMTP ICID 1001 interface Data 1 (10.0.0.5) address 203.0.113.9 reverse dns host "
+                      "mx.shop.example verified yes"),
+    _line("13:15:02", "ICID 1001 ACCEPT SG UNKNOWNLIST match sbrs[-1.0:10.0] SBRS 0.1 country Germany"),
+    _line("13:15:03", "Start MID 24611411 ICID 1001"),
+    _line("13:15:03", "MID 24611411 ICID 1001 From: <news@shop.example>"),
+    _line("13:15:03", "MID 24611411 ICID 1001 RID 0 To: <alice@corp.example>"),
+    _line("13:15:04", "MID 24611411 Subject 'Black Friday deals'"),
+    _line("13:15:04", "MID 24611411 ready 5123 bytes from <news@shop.example>"),
+    _line("13:15:04", "MID 24611411 matched all recipients for per-recipient policy DEFAULT in the inbound table"),
+    _line("13:15:05", "MID 24611411 interim verdict using engine: CASE spam positive"),
+    _line("13:15:05", "MID 24611411 using engine: CASE spam positive"),
+    _line("13:15:05", "Message aborted MID 24611411 Dropped by CASE"),
+    _line("13:15:05", "Message finished MID 24611411 aborted"),
+    _line("13:15:06", "ICID 1001 close"),
+]
+PWN = "document.title='PWNED'"
+XSS = [
+    _line("20:01:00", "New SMTP ICID 2002 interface Data 1 (10.0.0.5) address 198.51.100.66 reverse dns host "
+                      "<svg/onload=" + PWN + ">.evil.example verified no"),
+    _line("20:01:00", "ICID 2002 ACCEPT SG UNKNOWNLIST match sbrs[-1.0:10.0] SBRS 1.2 country Nowhere"),
+    _line("20:02:00", "Start MID 777 ICID 2002"),
+    _line("20:02:00", "MID 777 ICID 2002 From: <\"><img src=x onerror=" + PWN + ">@evil.example>"),
+    _line("20:02:00", "MID 777 ICID 2002 RID 0 To: <<script>" + PWN + "</script>@corp.example>"),
+    _line("20:03:00", "MID 777 Subject '<script>" + PWN + "</script> <a href=\"javascript:alert(1)\">click</a> "
+                      "javascript:alert(1)'"),
+    _line("20:03:00", "MID 777 matched all recipients for per-recipient policy DEFAULT in the inbound table"),
+    _line("20:04:00", "MID 777 was dropped by content filter '\"><img src=x onerror=" + PWN + ">' in the inbound table"),
+    _line("20:04:00", "Message finished MID 777 aborted"),
+]
+
+
+def stories_from_lines(lines: list[str], appliance: str = "SN-TEST"):
+    """Catalogue-parsed events grouped by ICID and MID (DCID lines join their MIDs)."""
+    conns: dict[int, ConnectionStory] = {}
+    msgs: dict[int, MessageStory] = {}
+    for n, line in enumerate(lines, 1):
+        stamp, text = line.split(" Info: ", 1)
+        hit = catalogue.classify(text)
+        assert hit, text
+        pattern, match = hit
+        ev = Event(pattern.kind, datetime.strptime(stamp, "%a %b %d %H:%M:%S %Y"), appliance, f"mail_logs:{n}", text,
+                   catalogue.fields(pattern, match))
+        mid, icid = ev.get("mid"), ev.get("icid")
+        if mid is not None:
+            st = msgs.setdefault(mid, MessageStory(appliance, mid))
+            st.events.append(ev)
+            if icid is not None and st.icid is None:
+                st.icid = icid
+                conns.setdefault(icid, ConnectionStory(appliance, icid)).mids.append(mid)
+        elif icid is not None:
+            conns.setdefault(icid, ConnectionStory(appliance, icid)).events.append(ev)
+    return conns, msgs
+
+
+def answer_from_lines(lines: list[str], **question):
+    conns, msgs = stories_from_lines(lines)
+    pairs = [(m, conns.get(m.icid)) for m in msgs.values()]
+    lone = [c for c in conns.values() if not c.mids]
+    return explain_stories(make_query(**question), pairs, lone)
+
+
+def answer_from_tracking(path: Path, **question):
+    from diagnose import api
+    return api.explain([], tracking=str(path), offline=True, **question)
+
+
+SCENARIOS = {
+    "hat_reject": lambda: answer_from_lines(HAT, ip="176.227.203.114"),
+    "case_drop": lambda: answer_from_lines(CASE_DROP, mid=24611411),
+    "hostile": lambda: answer_from_lines(XSS, mid=777),
+    "tracking_delivered": lambda: answer_from_tracking(TRK / "demisto_sma_message_details_get.json", mid=349),
+    "tracking_quarantine": lambda: answer_from_tracking(TRK / "readme_esa_details_1576.json", mid=1576),
+    "tracking_four": lambda: answer_from_tracking(TRK / "demisto_sma_message_search.json",
+                                                  sender="testtest@amazonses.com"),
+    "not_found": lambda: answer_from_lines(CASE_DROP, mid=99),
+}
+
+
+@pytest.fixture(scope="module")
+def answers():
+    return {name: build() for name, build in SCENARIOS.items()}
+
+
+def write(tmp_path: Path, name: str, answer) -> Path:
+    p = tmp_path / f"{name}.html"
+    p.write_text(ticket_html(answer), encoding="utf-8")
+    return p
+
+
+# ------------------------------------------------------------------ in the browser
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_ticket_opens_cleanly_in_chromium(chromium, answers, tmp_path, name):  # noqa: F811
+    page = write(tmp_path, name, answers[name])
+    probes = dict(SAFETY_PROBES)
+    probes["strip"] = "document.querySelectorAll('section.pipeline .strip li').length"
+    probes["svgs"] = "document.querySelectorAll('svg.graph').length"
+    probes["overflow"] = ("Array.from(document.querySelectorAll('svg.graph g.node:not(.legend)')).filter(g => {"
+                          " const r = g.querySelector('rect').getBBox(); return Array.from(g.querySelectorAll('text'))"
+                          ".some(t => { const b = t.getBBox(); return b.x + b.width > r.x + r.width + 0.5; }); }).length")
+    report = open_page(chromium, page, evaluate=probes)
+    assert report.console_errors == [], report.console_errors
+    assert report.requests == [], report.requests
+    w, h = png_size(report.screenshot)
+    assert w >= 1000 and h >= 600 and len(report.screenshot) > 20_000  # a real, non-empty page
+    v = report.values
+    assert (v["scripts"], v["active"], v["handlers"], v["js_links"], v["external"]) == (0, 0, 0, 0, 0)
+    n_findings = len(answers[name].findings)
+    assert v["svgs"] == n_findings
+    assert v["strip"] in (0, 17 * n_findings) or v["strip"] % 17 == 0
+    assert v["overflow"] == 0  # every graph label fits its box with the page's own fonts
+
+
+def test_hostile_values_are_shown_as_text_and_run_nothing(chromium, answers, tmp_path):  # noqa: F811
+    page = write(tmp_path, "hostile", answers["hostile"])
+    report = open_page(chromium, page, evaluate=SAFETY_PROBES)
+    assert report.console_errors == [] and report.requests == []
+    v = report.values
+    assert v["title"] != "PWNED" and "PWNED" not in v["title"]
+    assert (v["scripts"], v["active"], v["handlers"], v["js_links"]) == (0, 0, 0, 0)
+    text = v["text"]
+    for payload in ("<script>" + PWN + "</script>", "\"><img src=x onerror=" + PWN + ">",
+                    "<svg/onload=" + PWN + ">", "javascript:alert(1)", "<a href=\"javascript:alert(1)\">click</a>"):
+        assert payload in text, payload
+
+
+def test_hostile_tracking_values_in_the_browser(chromium, tmp_path):  # noqa: F811
+    doc = {"data": {"messages": {
+        "mid": [4242], "sender": "\"><img src=x onerror=" + PWN + ">@evil.example",
+        "recipient": ["<script>" + PWN + "</script>@corp.example"], "subject": "<svg/onload=" + PWN + "> javascript:x",
+        "hostName": "<iframe src=javascript:alert(1)>", "messageStatus": "Dropped by content filter",
+        "sendingHostSummary": {"ipAddress": "192.0.2.1", "reverseDnsHostname": "<b onmouseover=alert(1)>x</b>",
+                               "sbrsScore": "<i>"},
+        "summary": [{"timestamp": "07 Sep 2022 09:08:03 (GMT)",
+                     "description": "Message 4242 was dropped by content filter '<script>" + PWN + "</script>' in the "
+                                    "inbound table."}]}}}
+    src = tmp_path / "hostile.json"
+    src.write_text(json.dumps(doc))
+    page = write(tmp_path, "hostile_tracking", answer_from_tracking(src, mid=4242))
+    report = open_page(chromium, page, evaluate=SAFETY_PROBES)
+    assert report.console_errors == [] and report.requests == []
+    v = report.values
+    assert "PWNED" not in v["title"] and (v["scripts"], v["active"], v["handlers"], v["js_links"]) == (0, 0, 0, 0)
+    assert "<script>" + PWN + "</script>" in v["text"] and "<iframe src=javascript:alert(1)>" in v["text"]
+
+
+def test_prints_to_pdf(chromium, answers, tmp_path):  # noqa: F811
+    report = open_page(chromium, write(tmp_path, "hat", answers["hat_reject"]), pdf=True)
+    assert report.pdf.startswith(b"%PDF") and len(report.pdf) > 5_000
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", report.pdf))
+    assert 1 <= pages <= 6
+
+
+# ------------------------------------------------------------------ content
+
+def test_hat_graph_links_reject_line_rule_finding_recommendations(answers):
+    a = answers["hat_reject"]
+    f = a.findings[0]
+    assert (f.outcome, f.stage, f.cause) == ("rejected", "hat", "poor_sender_reputation")
+    graph = a.to_json()["graph"]
+    g = nx.DiGraph()
+    g.add_nodes_from((n["id"], n) for n in graph["nodes"])
+    g.add_edges_from((link["source"], link["target"]) for link in graph["links"])
+    reject = next(n for n, d in g.nodes(data=True) if d.get("kind") == "evidence" and "REJECT SG BLACKLIST" in d["label"])
+    rule = next(n for n in g.successors(reject) if g.nodes[n].get("label") == "HAT-REJECT-SBRS")
+    stop = next(n for n in g.successors(rule) if g.nodes[n].get("type") == "stop")
+    recs = [n for n, d in g.nodes(data=True) if d.get("kind") == "recommendation"]
+    assert len(recs) == len(f.recommendations) >= 2
+    for r in recs:
+        assert nx.has_path(g, stop, r)
+    html = ticket_html(a)
+    svg = html[html.index("<svg"):html.index("</svg>")]
+    assert "HAT-REJECT-SBRS" in svg and "REJECT SG BLACKLIST" in svg
+    for rec in f.recommendations:
+        assert rec.title[:20] in svg or rec.title[:20].replace("$", "$") in html
+
+
+def test_page_is_self_contained(answers):
+    html = ticket_html(answers["case_drop"])
+    assert f'<meta http-equiv="Content-Security-Policy" content="{escape(CSP)}">' in html
+    assert "default-src 'none'" in CSP and "script-src" not in CSP
+    assert "<script" not in html.lower()
+    assert not re.search(r"""\s(?:src|href|action|xlink:href)\s*=\s*["'](?!#)""", html)
+    assert "@import" not in html and not re.search(r"url\((?!#)", html)
+
+
+def test_sections_of_a_drop(answers):
+    a = answers["case_drop"]
+    f = a.findings[0]
+    assert (f.outcome, f.stage) == ("dropped", "antispam")
+    html = ticket_html(a)
+    strip = html[html.index('<ol class="strip">'):]
+    strip = strip[:strip.index("</ol>")]
+    assert strip.count("<li") == 17
+    assert 'class="st st-stopped"' in strip and strip.index("Anti-spam") > strip.index("Host Access Table")
+    rows = re.findall(r"<tr><td class=\"t\">", html)
+    assert len(rows) == len(f.evidence)
+    risks = [int(x) for x in re.findall(r'class="badge risk">risk (\d+)<', html)]
+    assert risks == sorted(risks) and len(risks) == len(f.recommendations)
+    said = re.search(r'<blockquote class="sender-text">(.*?)</blockquote>', html, re.S).group(1)
+    assert said.strip() and said == str(escape(sender_text(a.to_json()["findings"][0])))
+    assert "What if the top recommendation is applied?" in html and "never reached" in html
+    assert "What the tool could not see" in html
+
+
+def test_multiple_findings_have_a_table_and_one_section_each(answers):
+    html = ticket_html(answers["tracking_four"])
+    assert "4 findings, most relevant first" in html
+    assert len(re.findall(r'<article class="finding"', html)) == 4
+    assert all(f'href="#finding-{i}"' in html for i in range(1, 5))
+
+
+def test_what_if_for_hat_rejection(answers):
+    f = ensure_what_if(answers["hat_reject"].to_json())["findings"][0]
+    wi = f["what_if"]
+    assert wi["recommendation"] == "hat_allowlist"  # the first change on the appliance, not the Talos dispute
+    assert wi["path"][0] == {"stage": "hat", "status": "passes",
+                             "detail": f"{wi['title']} removes the check that stopped it"}
+    assert all(p["status"] == "unknown" for p in wi["path"][1:])
+    assert len(wi["never_reached"]) == 16 and wi["predicted_outcome"] == "unknown"
+    assert "never reached" in wi["summary"] or "whether it is then delivered is unknown" in wi["summary"]
+
+
+def test_what_if_edge_cases():
+    assert what_if_for({"recommendations": [], "path": [{"stage": "hat", "status": "stopped"}]}) is None
+    still = what_if_for({"stage": "antivirus", "outcome": "dropped",
+                         "recommendations": [{"kind": "safelist", "title": "Safelist"}],
+                         "path": [{"stage": "hat", "status": "passed"}, {"stage": "antivirus", "status": "stopped"},
+                                  {"stage": "delivery", "status": "not_reached"}]})
+    assert [p["status"] for p in still["path"]] == ["passes", "stops", "not_reached"]
+    assert "still stop at antivirus" in still["summary"]
+    deliv = what_if_for({"stage": "delivery", "outcome": "bounced",
+                         "recommendations": [{"kind": "fix_destination", "title": "Fix it"}],
+                         "path": [{"stage": "hat", "status": "passed"}, {"stage": "delivery", "status": "stopped"}]})
+    assert deliv["predicted_outcome"] == "delivered" and deliv["never_reached"] == []
+
+
+def test_sender_texts():
+    base = {"recipient": "bob@corp.example", "time": "2024-10-07T13:15:02", "sender_ip": "192.0.2.1"}
+    assert "refused" in sender_text({**base, "outcome": "rejected", "stage": "hat"})
+    assert "anti-spam check" in sender_text({**base, "outcome": "dropped", "stage": "antispam"})
+    assert "can still be released" in sender_text({**base, "outcome": "quarantined", "stage": "antispam"})
+    assert "could not find" in sender_text({"outcome": "unknown"})
+    assert "do not show yet" in sender_text({"outcome": "unknown", "mid": 5})
+    assert sender_text({**base, "outcome": "rejected", "recommendations": [
+        {"kind": "sender_fix", "sender_text": "Please fix your SPF record."}]}) == "Please fix your SPF record."
+
+
+# ------------------------------------------------------------------ CLI and screenshot command
+
+def test_explain_writes_html_and_json_carries_the_same_what_if(run_cli, tmp_path):
+    out = tmp_path / "ticket.html"
+    args = ["explain", "--tracking", str(TRK / "export_search_results.csv"), "--mid", "1001", "--offline"]
+    r = run_cli(*args, "--format", "html", "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    html = out.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "Dropped by antivirus" in html
+    j = json.loads(run_cli(*args, "--format", "json").stdout)
+    assert "graph" in j and j["graph"]["nodes"]
+    wi = j["findings"][0]["what_if"]
+    if wi:
+        assert wi["summary"].replace("\u201c", "&#8220;")[:30] in html or wi["summary"][:30] in html
+
+
+def test_screenshot_command(tmp_path, answers, chromium):  # noqa: F811  (skips without chromium)
+    src = tmp_path / "answer.json"
+    src.write_text(json.dumps(answers["hat_reject"].to_json(), default=str))
+    png = tmp_path / "ticket.png"
+    r = subprocess.run([sys.executable, "-m", "diagnose.reports", "screenshot", "--answer", str(src),
+                        "--output", str(png), "--html", str(tmp_path / "t.html")],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    w, h = png_size(png.read_bytes())
+    assert w >= 1000 and h >= 800
