@@ -11,8 +11,8 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from markupsafe import escape
 from browser import SAFETY_PROBES, chromium, open_page, png_size  # noqa: F401  (session fixture)
+from markupsafe import escape
 
 from diagnose.collectors import catalogue
 from diagnose.engine.explainer import explain_stories, make_query
