@@ -378,3 +378,14 @@ def test_ndr_text_is_a_fact_rules_can_conclude_from(tmp_path):
     (g,) = explain_ndr(Query(), "550 5.1.1 <x@corp.example>: Recipient address rejected: User unknown",
                        engine=eng).findings
     assert g.reason == "userunknown" and g.confidence in ("likely", "possible") and g.evidence
+
+
+def test_event_fields_named_like_engine_keys_do_not_break_the_case(engine):
+    """durable-rules identifies facts by an `id` key: CEF lines carry arbitrary keys, e.g. id=..."""
+    conn = rejected_connection()
+    for n in range(3):
+        conn.events.append(ev("cef_event", 50 + n, "CEF:0|Cisco|...", id="same", sid="x", fact_id=9, **{"$s": 1}))
+    record, finding = engine.run_case(Case(kind="connection", query=Query(), connection=conn))
+    assert finding.outcome == "rejected"
+    cef = [f for f in record.facts.values() if f.type == "cef_event"]
+    assert len(cef) == 3 and all(f.get("event_id") == "same" and "sid" not in f.fields for f in cef)

@@ -165,8 +165,11 @@ class CompiledRulebase:
             else:
                 self.host.assert_facts(self.name, engine_facts)
         except (MessageNotHandledException, MessageObservedException):
-            # cannot happen with the catch-all and unique ids; a fact nobody needs is harmless
-            pass
+            # should not happen (catch-all, unique fact ids); if it does, a refused batch asserts
+            # nothing, so go one by one and lose only the fact the engine refuses
+            if len(engine_facts) > 1:
+                for f in engine_facts:
+                    self._assert(sid, [f])
 
     def _chain(self, sid: str, record: Record, next_id: int) -> None:
         seen: dict[tuple[str, tuple[tuple[str, Any], ...]], int] = {}

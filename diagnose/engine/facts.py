@@ -8,6 +8,7 @@ candidate sender IPs (`candidate`), and later probe/config facts.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,8 @@ from diagnose.model import ConnectionStory, Event, Evidence, MessageStory
 
 # Events that name recipients by RID list (`rids`) or one `rid`: keep only this case's RID.
 _MAX_TEXT = 4000
+_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")  # what the rule engine can hold as a field name
+_RESERVED = frozenset(("fact_id", "fact_type", "sid"))
 
 
 @dataclass(slots=True)
@@ -146,8 +149,10 @@ def _in_scope(case: Case, ev: Event) -> bool:
 def event_fields(event: Event) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in event.fields.items():
-        if not isinstance(k, str) or not k or k.startswith("_") or k in ("fact_id", "fact_type", "sid"):
+        if not isinstance(k, str) or not _KEY.match(k) or k in _RESERVED:
             continue
+        if k == "id":  # durable-rules identifies facts by an `id` key: keep the value under another name
+            k = "event_id"
         cv = clean_value(v)
         if cv is not None:
             out[k] = cv
@@ -214,7 +219,11 @@ def build_facts(case: Case) -> list[Fact]:
                     fields.setdefault(k, v)
             add(ev.kind, fields, ev)
     for ftype, fields, ev in case.extra_facts:
-        add(ftype, {k: clean_value(v) for k, v in fields.items() if clean_value(v) is not None}, ev)
+        clean = {("event_id" if k == "id" else k): clean_value(v) for k, v in fields.items()
+                 if isinstance(k, str) and _KEY.match(k) and k not in _RESERVED and clean_value(v) is not None}
+        if ev is not None and "text" not in clean:
+            clean["text"] = clean_value(ev.text) or ""
+        add(ftype, clean, ev)
     case.facts = facts
     return facts
 
