@@ -75,3 +75,10 @@ def test_delisted_since_the_rejection_is_shown_and_the_log_wins(session):
     note = next(w for w in f.why if w.startswith("HAT-PROBE-DNS-CHANGED"))
     assert "no longer lists it" in note and "verdict stands" in note
     assert any("no longer lists it" in c for c in f.extra.get("context", []))
+
+
+def test_sbrs_rejection_names_the_talos_page_as_a_gap(session):
+    f = run(rejected("198.51.100.7"), session)
+    gap = next(g for g in f.gaps if "Talos" in g)
+    assert "https://talosintelligence.com/reputation_center/lookup?search=198.51.100.7" in gap
+    assert "no public API" in gap

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from diagnose.model import ConnectionStory, Event
-from diagnose.probes import dnsbl, mx, ptr
+from diagnose.probes import dnsbl, mx, ptr, talos
 from diagnose.probes.candidates import Candidate, CandidateSet, collect_candidates
 from diagnose.probes.domain import probe_domain
 from diagnose.probes.facts import probe_time
@@ -119,6 +119,7 @@ def case_probe_events(events: Iterable[Event], session: ProbeSession, *,
     for ip in sorted(want_ptr):
         if _is_ip(ip):
             out += ptr.probe_ptr(ip, res, budget.child(PROBE_BUDGET)).events()
+            out.append(talos.talos_event(ip))  # a link, not a lookup: no query, never a failure
     for ip, zones in sorted(ips.items()):
         if _is_ip(ip):
             for z in sorted(zones):

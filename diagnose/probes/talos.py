@@ -21,5 +21,8 @@ def talos_link(target: str) -> dict[str, Any]:
 
 def talos_event(target: str) -> Event:
     link = talos_link(target)
-    return make_event("talos", target, None, f"Talos reputation for {target}: {link['url']} (no public API; open by hand)",
-                      resolver="none", status="skipped", url=link["url"], note=NOTE)
+    event = make_event("talos", target, None,
+                       f"Talos reputation for {target}: {link['url']} (no public API; open by hand)",
+                       resolver="none", status="skipped", url=link["url"], note=NOTE)
+    event.ts = None  # no query was made: no probe time (and a replayed explanation stays identical)
+    return event
