@@ -174,3 +174,16 @@ def test_session_notes_name_the_failed_questions():
     assert note.startswith("DNS probes that failed") and "TXT a.example: timeout" in note
     assert "TXT c.example: skipped (time budget exhausted)" in note
     assert ProbeSession.open(offline=True).notes() == []
+
+
+def test_a_hand_edited_cache_is_untrusted_too(tmp_path):
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps({"format": "esa-diagnose-probe-cache/1", "answers": [
+        {"qname": "x.example", "rdtype": "TXT", "status": "ok", "resolver": "r", "time": "t",
+         "records": ["v=spf1 \x1b[2J -all"], "ttl": "big"},
+        {"qname": "y.example", "rdtype": "A", "status": "owned", "records": "not a list"}, "junk"]}))
+    c = ProbeCache(p)
+    a = c.get("x.example", "TXT", "r")
+    assert a.records == ["v=spf1 \\x1b[2J -all"] and a.ttl is None and a.cached
+    b = c.get("y.example", "A", "", any_resolver=True)
+    assert b.status == "error" and b.records == []

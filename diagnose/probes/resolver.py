@@ -93,11 +93,12 @@ class Answer:
         status = d.get("status") if d.get("status") in STATUSES else "error"
         records = d.get("records") or []
         return cls(
-            qname=str(d.get("qname", "")), rdtype=str(d.get("rdtype", "")), status=str(status),
-            resolver=str(d.get("resolver", "")), time=str(d.get("time", "")),
-            records=[str(r) for r in records][:MAX_RECORDS] if isinstance(records, list) else [],
+            qname=printable(str(d.get("qname", "")), 300), rdtype=printable(str(d.get("rdtype", "")), 10),
+            status=str(status), resolver=printable(str(d.get("resolver", "")), 100),
+            time=printable(str(d.get("time", "")), 40),
+            records=[printable(str(r)) for r in records][:MAX_RECORDS] if isinstance(records, list) else [],
             ttl=d.get("ttl") if isinstance(d.get("ttl"), int) else None,
-            error=str(d.get("error", "")), rcode=str(d.get("rcode", "")), cached=True,
+            error=printable(str(d.get("error", "")), 300), rcode=printable(str(d.get("rcode", "")), 20), cached=True,
         )
 
 
