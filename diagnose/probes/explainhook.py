@@ -46,11 +46,14 @@ class ProbeHook:
 
     def __call__(self, case: Any) -> list[Event]:
         events: list[Event] = []
+        seen: set[int] = set()  # a line can sit in both stories; identity, not equality (big connections)
         conn = getattr(case, "connection", None)
         msg = getattr(case, "message", None)
         for story in (conn, msg):
-            if story is not None:
-                events += [e for e in story.events if e not in events]
+            for e in story.events if story is not None else ():
+                if id(e) not in seen:
+                    seen.add(id(e))
+                    events.append(e)
         out: list[Event] = []
         if conn is not None:
             out += self.match_facts.get((conn.appliance, conn.icid), [])
