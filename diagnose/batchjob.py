@@ -271,13 +271,16 @@ def _with_logs(row: dict[str, Any], logs: Sequence[str], year: int | None, expla
 
 def run(input: str | Path | None = None, *, logs: Sequence[str] = (), since: str | None = None,
         until: str | None = None, year: int | None = None, workers: int | None = None,
-        show_progress: bool | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The batch as a stream of ("row", row) / ("error", error), in input order."""
+        show_progress: bool | None = None, tracking: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The batch as a stream of ("row", row) / ("error", error), in input order.
+
+    tracking: a Message Tracking export (JSON/CSV) joined like the logs (the logs win)."""
     logs = [str(x) for x in logs]
     if input is None:
-        if not logs:
+        if not logs and not tracking:
             raise InputError("batch: give an INPUT of bounces, or --logs with --since/--until for the overview")
-        yield from overview(logs, since=since, until=until, year=year, show_progress=show_progress)
+        yield from overview(logs, since=since, until=until, year=year, show_progress=show_progress,
+                            tracking=tracking)
         return
     p = Path(input)
     if not p.exists():
@@ -285,13 +288,15 @@ def run(input: str | Path | None = None, *, logs: Sequence[str] = (), since: str
     bar = Bar(None, "bounces", show=show_progress)
     explain = None
     cache: dict[tuple[Any, ...], Any] = {}
-    if logs:
+    if logs or tracking:
+        import functools
+
         from diagnose import api
-        explain = api.explain
+        explain = functools.partial(api.explain, tracking=tracking) if tracking else api.explain
     try:
-        for kind, item in classify_input(p, workers=1 if logs else workers, bar=bar):
-            if kind == "row" and logs:
-                item["explain"] = _explain_cmd_row(item, logs)
+        for kind, item in classify_input(p, workers=1 if logs or tracking else workers, bar=bar):
+            if kind == "row" and (logs or tracking):
+                item["explain"] = _explain_cmd_row(item, logs, tracking)
                 assert explain is not None
                 _with_logs(item, logs, year, explain, cache)
             yield kind, item
@@ -299,8 +304,9 @@ def run(input: str | Path | None = None, *, logs: Sequence[str] = (), since: str
         bar.close()
 
 
-def _explain_cmd_row(row: dict[str, Any], logs: Sequence[str]) -> str:
-    parts = ["esa-diagnose", "explain", "--logs", *logs]
+def _explain_cmd_row(row: dict[str, Any], logs: Sequence[str], tracking: str | None = None) -> str:
+    parts = ["esa-diagnose", "explain", *(["--logs", *logs] if logs else []),
+             *(["--tracking", str(tracking)] if tracking else [])]
     if row.get("mid") is not None:
         parts += ["--mid", str(row["mid"])]
     if row.get("recipient"):
@@ -313,36 +319,60 @@ def _explain_cmd_row(row: dict[str, Any], logs: Sequence[str]) -> str:
 # ---------------------------------------------------------------------------- overview (no INPUT)
 
 def overview(logs: Sequence[str], *, since: str | None = None, until: str | None = None, year: int | None = None,
-             show_progress: bool | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+             show_progress: bool | None = None, tracking: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every message or connection in the window that was not delivered, diagnosed."""
     from diagnose import api
     from diagnose.engine.explainer import _stories, explain_stories, make_query
 
     find = getattr(api, "find_stories", None)
-    if find is None:
+    if find is None and logs:
         raise InputError("batch --logs without INPUT needs the mail_logs reader (diagnose.api.find_stories), "
                          "which this build does not have yet")
     query = make_query(since=since, until=until)
-    result = find(list(logs), since=query.since, until=query.until, year=year)
-    messages, connections = _stories(result)
+    messages, connections = [], []
+    if logs and find is not None:
+        result = find(list(logs), since=query.since, until=query.until, year=year)
+        messages, connections = _stories(result)
+    if tracking:  # Message Tracking records join the log stories (the logs win) or stand alone
+        from diagnose.collectors.tracking import for_question
+        fq = for_question(tracking, query, messages, connections)
+        messages, connections = fq.messages, fq.connections
+        for problem in fq.problems:  # skipped rows and records are reported, not lost
+            where, _, what = problem.partition(": ")
+            yield "error", {"source": where, "error": what or problem}
+    explain_stories = _with_last_states(explain_stories) if tracking else explain_stories
     bar = Bar(len(messages) + len(connections) or None, "stories", show=show_progress)
     try:
         for i, (story, conn) in enumerate(messages):
-            yield from _overview_rows(explain_stories(query, [(story, conn)], []), logs, f"MID {story.mid}", i)
+            yield from _overview_rows(explain_stories(query, [(story, conn)], []), logs, f"MID {story.mid}", i,
+                                      tracking)
             bar.update()
         for j, conn in enumerate(connections):
-            yield from _overview_rows(explain_stories(query, [], [conn]), logs, f"ICID {conn.icid}", j)
+            yield from _overview_rows(explain_stories(query, [], [conn]), logs, f"ICID {conn.icid}", j, tracking)
             bar.update()
     finally:
         bar.close()
 
 
-def _overview_rows(answer: Any, logs: Sequence[str], what: str, _i: int) -> Iterator[tuple[str, dict[str, Any]]]:
+def _with_last_states(explain: Callable[..., Any]) -> Callable[..., Any]:
+    """explain_stories, then the tracking last states where no rule found an end (TRACKING)."""
+    from diagnose.collectors.tracking import apply_last_states
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        answer = explain(*args, **kwargs)
+        apply_last_states(answer)
+        return answer
+    return run
+
+
+def _overview_rows(answer: Any, logs: Sequence[str], what: str, _i: int,
+                   tracking: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
     for f in answer.findings:
         if f.outcome == "delivered":
             continue
         ev = f.evidence[0].source if f.evidence else what
-        parts = ["esa-diagnose", "explain", "--logs", *logs]
+        parts = ["esa-diagnose", "explain", *(["--logs", *logs] if logs else []),
+                 *(["--tracking", str(tracking)] if tracking else [])]
         if f.mid is not None:
             parts += ["--mid", str(f.mid)]
         elif f.sender_ip:

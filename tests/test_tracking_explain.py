@@ -131,3 +131,18 @@ def test_logs_and_tracking_agreeing_add_detail(run_cli, data_dir, tmp_path, need
     # the log shows no end (still queued as far as these lines go); the tracking state fills it in, weaker
     assert f["outcome"] in ("delivered", "deferred")
     assert "disagree on sender" not in " ".join(out.get("warnings", []))
+
+
+def test_batch_over_a_tracking_export(run_cli, data_dir, tmp_path):
+    path = str(data_dir / TRK / "export_search_results.csv")
+    out = tmp_path / "b.jsonl"
+    r = run_cli("batch", "--tracking", path, "--format", "jsonl", "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    items = [json.loads(x) for x in out.read_text().splitlines()]
+    rows = {i["mid"]: i for i in items if "mid" in i}
+    errors = [i for i in items if "error" in i]
+    assert rows[1001]["outcome"] == "dropped" and rows[1001]["stage"] == "antivirus"
+    assert rows[1001]["confidence"] == "likely"
+    assert "--tracking" in rows[1001]["explain"]
+    assert 1003 not in rows  # delivered: the overview lists what did not arrive
+    assert any("row 4" in e["source"] and "row skipped" in e["error"] for e in errors)

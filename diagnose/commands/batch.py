@@ -34,6 +34,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--since", metavar="'YYYY-MM-DD HH:MM'", help="overview window start (appliance-local time)")
     p.add_argument("--until", metavar="'YYYY-MM-DD HH:MM'", help="overview window end (appliance-local time)")
     p.add_argument("--year", type=int, metavar="YYYY", help="year for syslog-pushed lines, which carry none")
+    p.add_argument("--tracking", metavar="FILE",
+                   help="Message Tracking export (REST API JSON or CSV), joined like --logs (the logs win)")
     p.add_argument("--format", choices=("csv", "jsonl", "html"), default="csv")
     p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     p.add_argument("--workers", type=int, metavar="N", help="processes to classify with (default: one per core)")
@@ -43,12 +45,12 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from diagnose import batchjob
 
-    if args.input is None and not args.logs:
+    if args.input is None and not args.logs and not args.tracking:
         raise InputError("batch: give an INPUT of bounces, or --logs (with --since/--until) for the overview")
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers: give a number of processes, 1 or more")
     stream = batchjob.run(args.input, logs=args.logs, since=args.since, until=args.until, year=args.year,
-                          workers=args.workers)
+                          workers=args.workers, tracking=args.tracking)
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
     out_path = Path(args.output) if args.output else None
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                 if args.input:
                     with contextlib.suppress(InputError, OSError):
                         form = batchjob.detect(args.input)
-                result = batchjob.BatchResult(rows=rows, errors=errors, input=args.input or ", ".join(args.logs),
+                result = batchjob.BatchResult(rows=rows, errors=errors, input=args.input or ", ".join(args.logs or [args.tracking]),
                                               form=form or ("mail_logs overview" if not args.input else None))
                 batchjob.write_html(result, fh)
     _report_errors(errors, len(rows))
