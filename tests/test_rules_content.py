@@ -114,7 +114,7 @@ def test_rule_ids_unique_and_stable_looking():
 
 
 def test_rule_shape():
-    for stage, rule in _all_rules():
+    for _stage, rule in _all_rules():
         rid = rule["id"]
         assert set(rule) <= {"id", "title", "when", "then", "explain", "references"}, rid
         assert rule.get("title") and rule.get("explain") and rule.get("references"), rid
