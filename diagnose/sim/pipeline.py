@@ -396,8 +396,9 @@ class _Run:
 
     def mail_policy(self, pol: MailFlowPolicy) -> IncomingPolicy:
         ip = self.cfg.incoming_policy(self.m.sender)
+        # the work queue picks the message up a moment after DATA (CRIBL sample: about 2 s)
         self.log(f"MID {_ph('mid')} matched all recipients for per-recipient policy {ip.name} in the inbound table",
-                 0.05)
+                 round(self.rng.uniform(0.2, 2.5), 3))
         return ip
 
     def antispam(self, pol: MailFlowPolicy, ip: IncomingPolicy) -> None:
@@ -418,7 +419,7 @@ class _Run:
             self.step("antispam", "skipped", f"anti-spam is off in mail flow policy {pol.name}")
             return
         verdict = "marketing" if m.spam == "marketing" else f"spam {m.spam}"
-        self.log(f"MID {_ph('mid')} interim verdict using engine: CASE {verdict}", 0.2)
+        self.log(f"MID {_ph('mid')} interim verdict using engine: CASE {verdict}", round(self.rng.uniform(0.05, 1.5), 3))
         self.log(f"MID {_ph('mid')} using engine: CASE {verdict}", 0.0)
         action = {"positive": ip.spam_positive, "suspect": ip.spam_suspect, "marketing": ip.marketing}.get(
             m.spam, "deliver")
@@ -510,7 +511,7 @@ class _Run:
             self.step("delivery", "not_reached", f"held in the {name} quarantine")
             self.settle(stage, "quarantined")
             raise _Stop
-        self.log(f"MID {_ph('mid')} queued for delivery", 0.02)
+        self.log(f"MID {_ph('mid')} queued for delivery", round(self.rng.uniform(0.02, 0.5), 3))
         if self.quarantines:  # the spam quarantine is a delivery to the ISQ
             stage = self.quarantines[0][0]
             rids = _rid_list(self.rids.values())
