@@ -147,11 +147,15 @@ class Correlator:
     def _message_event(self, ev: Event, app: str, mid: int) -> None:
         f = ev.fields
         kind = ev.kind
-        if kind == "mid_start" and (("m", app, mid) in self.grace or (app, mid) in self.msgs):
-            finished = ("m", app, mid) in self.grace
-            old = self.grace.pop(("m", app, mid), None) or self.msgs.pop((app, mid), None)
-            if old is not None and old.events:  # the MID was reused (or logs overlap): close the old story
-                self._emit(old, ended=finished)
+        if kind == "mid_start":
+            old = self.grace.pop(("m", app, mid), None)
+            if old is not None:  # the MID was reused: the finished story goes out as it is
+                self._emit(old, ended=True)
+            else:
+                old = self.msgs.get((app, mid))
+                if old is not None and old.events:  # reused, or the logs overlap: the open one ends unfinished
+                    del self.msgs[(app, mid)]
+                    self._emit(old, ended=False)
         s = self._msg(app, mid)
         assert s is not None
         s.events.append(ev)
@@ -275,9 +279,9 @@ def stories(events: Iterable[Event]) -> tuple[list[ConnectionStory], list[Messag
 class StoryCounter:
     """The counting twin of Correlator: how many connections and messages, how many partial, bounded memory."""
 
-    def __init__(self, recent: int = 65536) -> None:
+    def __init__(self, recent: int = 4096) -> None:  # as Correlator's grace: late lines join the same way
         self.open_c: dict[tuple[str, int], bool] = {}  # key -> started (first line seen)
-        self.open_m: dict[tuple[str, int], bool] = {}
+        self.open_m: dict[tuple[str, int], int] = {}  # key -> 0 not started, 1 started, 2 born by a link, no line yet
         self.recent: OrderedDict[tuple[str, str, int], None] = OrderedDict()
         self.recent_size = recent
         self.connections = self.messages = 0
@@ -304,6 +308,9 @@ class StoryCounter:
             return
         key = (app, icid)
         started = self.open_c.get(key)
+        if started is not None and kind == "icid_new":  # the id was reused: the open one ends here, unfinished
+            self.partial_connections += 1
+            started = None
         if started is None:
             if ("c", app, icid) in self.recent and kind != "icid_new":
                 return  # a late line of a finished connection
@@ -319,10 +326,17 @@ class StoryCounter:
     def msg(self, app: str, mid: int, kind: str, born: bool = False) -> None:
         key = (app, mid)
         started = self.open_m.get(key)
+        if started == 2:
+            if not born:
+                self.open_m[key] = started = 1
+        elif started is not None and kind == "mid_start":  # reused, or the logs overlap: the open one ends here
+            self.partial_messages += 1
+            del self.open_m[key]
+            started = None
         if started is None:
             if ("m", app, mid) in self.recent and kind != "mid_start":
                 return
-            started = born or kind in ("mid_start", "generated", "bounce_generated")
+            started = 2 if born else int(kind in ("mid_start", "generated", "bounce_generated"))
             self.open_m[key] = started
             self.messages += 1
         if kind in _MSG_END:
@@ -388,6 +402,10 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
 
     classify = catalogue.classify
     shape = catalogue.shape
+
+    def kind_is_cef(p: catalogue.Pattern) -> bool:
+        return p.kind == "cef_event"
+
     counts: dict[str, int] = {}
     unknown: dict[str, list] = {}
     counter = StoryCounter()
@@ -447,6 +465,12 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
             counts[name] = counts.get(name, 0) + 1
             role = p.ids
             if not role:
+                if kind_is_cef(p):  # CEF ids come from key=value pairs, not regex groups
+                    f = catalogue.fields(p, m)
+                    if isinstance(f.get("mid"), int) and f["mid"] > 0:
+                        msg(line_app, f["mid"], p.kind)
+                        if isinstance(f.get("icid"), int) and f["icid"] > 0:
+                            conn(line_app, f["icid"], p.kind)
                 continue
             # -- stories (ids straight from the family match; p.regex matches when a prefix shape won)
             kind = p.kind

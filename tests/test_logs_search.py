@@ -1,0 +1,131 @@
+"""Story search: by each key, the byte prefilter gives what a full parse gives, rejected connections."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import datetime
+
+import pytest
+
+from diagnose import api
+from diagnose.collectors.correlate import stories, to_events
+from diagnose.collectors.reader import LogReader
+from diagnose.collectors.search import Query, story_matches
+from diagnose.model import InputError
+
+
+@pytest.fixture(scope="module")
+def cribl(data_dir):
+    return str(data_dir / "logs" / "cribl_mail_logs.txt")
+
+
+def _brute(path, **kw):
+    """What a full parse and correlate finds for the query (the reference for the prefilter)."""
+    q = Query(**kw)
+    conns, msgs = stories(to_events(LogReader([path])))
+    by = {(c.appliance, c.icid): c for c in conns}
+    return {m.mid for m in msgs if story_matches(q, m, lambda m: by.get((m.appliance, m.icid)))}
+
+
+def test_by_mid_finds_the_case_drop(cribl):
+    r = api.find_stories([cribl], mid=24611411)
+    assert [m.mid for m in r.messages] == [24611411]
+    kinds = [e.kind for e in r.messages[0].events]
+    assert kinds == ["antispam", "antispam", "message_aborted", "message_finished"]
+    assert r.messages[0].partial_start and not r.messages[0].partial_end
+
+
+def test_by_ip_finds_a_rejected_connection(cribl):
+    r = api.find_stories([cribl], ip="176.227.203.114")
+    assert r.messages == [] and [c.icid for c in r.connections] == [60140291]
+    assert r.rejected_connections[0].first("hat_decision").get("sbrs") == "-9.5"
+
+
+def test_window_only_finds_rejected_connections(cribl):
+    r = api.find_stories([cribl], since="2014-11-19 09:16:38", until="2014-11-19 09:16:38")
+    rejected = {c.icid for c in r.rejected_connections}
+    assert 60140291 in rejected and 60140292 in rejected
+    assert all(any(e.ts == datetime(2014, 11, 19, 9, 16, 38) for e in c.events) for c in r.rejected_connections)
+    assert all(any(e.ts == datetime(2014, 11, 19, 9, 16, 38) for e in m.events) for m in r.messages)
+
+
+@pytest.mark.parametrize("sender", ["user15@fjvco.com", "USER15@FJVCO.COM", "noreply@cisco.com",
+                                    "landsend@email.landsend.com", "fjvco.com"])
+def test_by_sender_equals_a_full_parse(cribl, sender):
+    r = api.find_stories([cribl], sender=sender)
+    assert {m.mid for m in r.messages} == _brute(cribl, sender=sender)
+    assert r.messages
+
+
+def test_by_sender_follows_splits_and_keeps_generated_copies_apart(cribl):
+    r = api.find_stories([cribl], sender="user15@fjvco.com")
+    assert {m.mid for m in r.messages} == {24611507, 24611528, 24611529}
+    assert {m.mid for m in r.related} == {24611531, 24611542}  # bcc copies: generated, from noreply
+    assert [c.icid for c in r.connections] == [60140302]
+    assert r.passes >= 2 and r.lines_parsed < 200  # prefiltered: not every line was parsed
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("recipient", "user37@mycompany.com"),
+    ("message_id", "<Lands'End.6cl2sv--1f.tlmd@email.landsend.com>"),
+    ("subject", "Working Together 101"),
+    ("subject", "Problem Report# PR59725"),
+])
+def test_other_keys_equal_a_full_parse(cribl, key, value):
+    r = api.find_stories([cribl], **{key: value})
+    assert r.messages
+    assert {m.mid for m in r.messages} == _brute(cribl, **{key: value})
+
+
+def test_criteria_combine_with_and(cribl):
+    assert api.find_stories([cribl], sender="user15@fjvco.com", recipient="user37@mycompany.com").messages
+    assert not api.find_stories([cribl], sender="user15@fjvco.com", recipient="user1@mycompany.com").messages
+    late = api.find_stories([cribl], sender="user15@fjvco.com", since=datetime(2014, 11, 20))
+    assert late.messages == []
+
+
+def test_delivery_lines_before_the_delivery_start_are_found(tmp_path):
+    p = tmp_path / "mail_logs.@20241007T130000.s.gz"
+    body = "\n".join([
+        "Mon Oct  7 13:00:00 2024 Info: Version: 15.0.0-104 SN: SN-9",
+        "Mon Oct  7 13:15:03 2024 Info: New SMTP DCID 700 interface 10.0.0.5 address 192.0.2.25 port 25",
+        "Mon Oct  7 13:15:03 2024 Info: DCID 700 TLS success protocol TLSv1.2 cipher X",
+        *[f"Mon Oct  7 13:15:03 2024 Info: MID {n} queued for delivery" for n in range(1000, 1200)],
+        "Mon Oct  7 13:15:01 2024 Info: Start MID 5001 ICID 880100",
+        "Mon Oct  7 13:15:01 2024 Info: MID 5001 ICID 880100 From: <alice@partner.example>",
+        "Mon Oct  7 13:15:03 2024 Info: Delivery start DCID 700 MID 5001 to RID [0]",
+        "Mon Oct  7 13:15:04 2024 Info: Delayed: DCID 700 MID 5001 to RID 0 - 4.3.2 - Not accepting messages at this "
+        "time ('421', ['4.3.2 try again later'])",
+        "Mon Oct  7 13:15:04 2024 Info: Message 5001 to RID [0] pending till Mon Oct  7 13:20:04 2024",
+        "Mon Oct  7 13:15:05 2024 Info: DCID 700 close",
+    ]) + "\n"
+    with gzip.open(p, "wt") as fh:
+        fh.write(body)
+    r = api.find_stories([str(p)], sender="ALICE@partner.example")
+    m = r.messages[0]
+    assert [e.kind for e in m.events] == ["mid_start", "mid_from", "dcid_new", "dcid_tls", "delivery_start",
+                                          "delayed", "pending_till", "dcid_close"]
+    assert m.appliance == "SN-9" and m.partial_end  # no Message finished: still in the queue
+    assert r.passes == 3  # the DCID was revealed after its first lines: one catch-up pass
+
+
+def test_nothing_found_is_an_answer_not_an_error(cribl):
+    r = api.find_stories([cribl], sender="nobody@nowhere.example")
+    assert r.messages == [] and r.connections == [] and r.bytes_read > 0
+    assert "sender=nobody@nowhere.example" in r.query.describe()
+
+
+def test_bad_input_is_an_input_error(cribl):
+    with pytest.raises(InputError):
+        api.find_stories([cribl], mid="12abc")
+    with pytest.raises(InputError):
+        api.find_stories([cribl], since="yesterday")
+    with pytest.raises(InputError):
+        api.find_stories([cribl + ".missing"], sender="a@b.c")
+
+
+def test_logs_find_cli(run_cli, cribl):
+    r = run_cli("logs", "find", cribl, "--ip", "176.227.203.114")
+    assert r.returncode == 0, r.stderr
+    assert "ICID 60140291 REJECT SG BLACKLIST match sbrs[-10.0:-2.5] SBRS -9.5" in r.stdout
+    assert "cribl_mail_logs.txt:5" in r.stdout
