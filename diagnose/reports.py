@@ -141,12 +141,14 @@ def what_if_for(finding: dict[str, Any]) -> dict[str, Any] | None:
                    "so a new attempt could pass; no stage can be predicted now.")
         outcome = "unknown"
     elif still_stopped:
-        summary = f"With \u201c{top.get('title', kind)}\u201d applied the message would still stop at {stop_stage}."
+        summary = (f"With \u201c{top.get('title', kind)}\u201d applied the message would still stop at "
+                   f"{STAGE_TITLES.get(stop_stage, stop_stage)}: {kind} does not change that stage.")
         outcome = finding.get("outcome", "unknown")
     elif never_reached:
-        summary = (f"With \u201c{top.get('title', kind)}\u201d applied the message would pass {stop_stage}; "
-                   f"{len(never_reached)} later stage(s) were never reached, so whether it is then delivered is "
-                   f"unknown: {', '.join(never_reached)}.")
+        names = ", ".join(STAGE_TITLES.get(s, s) for s in never_reached)
+        summary = (f"With \u201c{top.get('title', kind)}\u201d applied the message would pass "
+                   f"{STAGE_TITLES.get(stop_stage, stop_stage)}; {len(never_reached)} later stage(s) were never "
+                   f"reached, so whether it is then delivered is unknown: {names}.")
         outcome = "unknown"
     else:
         summary = f"With \u201c{top.get('title', kind)}\u201d applied the message would pass every stage logged."

@@ -266,7 +266,7 @@ def test_what_if_edge_cases():
                          "path": [{"stage": "hat", "status": "passed"}, {"stage": "antivirus", "status": "stopped"},
                                   {"stage": "delivery", "status": "not_reached"}]})
     assert [p["status"] for p in still["path"]] == ["passes", "stops", "not_reached"]
-    assert "still stop at antivirus" in still["summary"]
+    assert "still stop at Anti-virus" in still["summary"]
     deliv = what_if_for({"stage": "delivery", "outcome": "bounced",
                          "recommendations": [{"kind": "fix_destination", "title": "Fix it"}],
                          "path": [{"stage": "hat", "status": "passed"}, {"stage": "delivery", "status": "stopped"}]})
