@@ -14,6 +14,7 @@ Every probe obeys the session's budget; failures are collected one line each for
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from diagnose.probes.candidates import CandidateSet
 from diagnose.probes.session import ProbeSession
 
 FAILED_STATUSES = ("servfail", "timeout", "error", "skipped")
+_ICID_RE = re.compile(r"\bICID:? (\d+)")
 
 
 @dataclass
@@ -109,32 +111,47 @@ def search_sender_networks(logs: Sequence[Any], sender: str, since: datetime | N
 
 def connections_in_networks(logs: Sequence[Any], cset: CandidateSet, since: datetime | None,
                             until: datetime | None, year: int | None) -> list[ConnectionStory]:
-    """One streamed pass over the logs: connections whose client IP is in a candidate network, in the window."""
+    """One streamed pass over the logs: connections whose client IP is in a candidate network, in the window.
+
+    Only the lines of those connections are parsed: a `New SMTP ICID` line decides whether its ICID
+    is wanted; other lines are kept when the ICID they name is wanted (a cheap regex, no catalogue).
+    """
     from diagnose.collectors import catalogue
     from diagnose.collectors.correlate import correlate
     from diagnose.collectors.reader import LogReader
 
     nets = casework.candidate_networks(cset)
     reader = LogReader([str(p) for p in logs], year=year)
+    wanted: set[tuple[str, int]] = set()
+
+    def in_nets(ip: Any) -> bool:
+        try:
+            addr = ipaddress.ip_address(str(ip))
+        except ValueError:
+            return False
+        return any(addr.version == n.version and addr in n for n in nets)
 
     def events() -> Iterable[Event]:
         for display, n, ts, app, level, text in reader:
+            if "ICID" not in text:
+                continue
+            m = _ICID_RE.search(text)
+            if m is None:
+                continue
+            key = (app, int(m.group(1)))
+            new = text.startswith("New SMTP ICID")
+            if not new and key not in wanted:
+                continue
             r = catalogue.parse(text)
-            if r is not None:
-                yield Event(r[0], ts, app, f"{display}:{n}", text, r[2], level)
+            if r is None:
+                continue
+            if new:  # ICIDs are reused after a restart: each New line decides afresh
+                if in_nets(r[2].get("ip")) and not (since and ts and ts < since) and not (until and ts and ts > until):
+                    wanted.add(key)
+                else:
+                    wanted.discard(key)
+                    continue
+            yield Event(r[0], ts, app, f"{display}:{n}", text, r[2], level)
 
-    found: list[ConnectionStory] = []
-    for story in correlate(events()):
-        if not isinstance(story, ConnectionStory) or not story.ip:
-            continue
-        try:
-            addr = ipaddress.ip_address(story.ip)
-        except ValueError:
-            continue
-        if not any(addr.version == n.version and addr in n for n in nets):
-            continue
-        start = story.start
-        if start is not None and ((since and start < since) or (until and start > until)):
-            continue
-        found.append(story)
-    return found
+    return [story for story in correlate(events())
+            if isinstance(story, ConnectionStory) and story.ip and in_nets(story.ip)]
