@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from diagnose.collectors.configeval import config_facts_for_case, hat_match, rat_match
+from diagnose.collectors.configeval import config_facts_for_case, group_matches, hat_match, rat_match
 from diagnose.collectors.configmodel import SenderGroup
 from diagnose.collectors.esaconfig import load_config
 from diagnose.collectors.hat_syntax import parse_member
@@ -211,3 +214,36 @@ def test_what_if_not_applicable_kinds(exports):
     assert r["applicable"] is False and "IP is not known" in r["reason"]
     r = what_if(exports, "rat_accept", {"ip": "192.0.2.1"})
     assert r["applicable"] is False
+
+
+# ----------------------------------------------------------------- the IP index agrees with a plain walk
+
+_octet = st.integers(0, 255)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_octet, _octet, st.sampled_from(["ip", "/24", "/16", "range"]), _octet), max_size=30),
+       st.tuples(_octet, _octet, _octet))
+def test_ip_index_matches_brute_force(specs, probe):
+    values = []
+    for a, b, form, c in specs:
+        values.append({"ip": f"10.{a}.{b}.{c}", "/24": f"10.{a}.{b}.0/24", "/16": f"10.{a}.0.0/16",
+                       "range": f"10.{a}.{b}.{min(c, 200)}-{min(c, 200) + 30}"}[form])
+    group = SenderGroup("G", [parse_member(v) for v in values], policy="$BLOCKED")
+    ip = f"10.{probe[0]}.{probe[1]}.{probe[2]}"
+    hit, member, _why = group_matches(group, ip=ip, rdns="", rdns_verified=None, sbrs=1.0, dnslists={}, country=None)
+    expected = any(ipaddress.ip_address(ip) in net for v in values for net in _nets(v))
+    assert bool(hit) is expected
+    if hit:
+        assert any(ipaddress.ip_address(ip) in net for net in _nets(member.value))
+    # the index follows changes of the member list (the what-if inserts members)
+    group.members.insert(0, parse_member(ip))
+    assert group_matches(group, ip=ip, rdns="", rdns_verified=None, sbrs=1.0, dnslists={}, country=None)[0]
+
+
+def _nets(value):
+    if "-" in value:
+        start, end = value.split("-")
+        base = start.rsplit(".", 1)[0]
+        return [ipaddress.ip_network(f"{base}.{i}/32") for i in range(int(start.rsplit(".", 1)[1]), int(end) + 1)]
+    return [ipaddress.ip_network(value, strict=False)]

@@ -11,6 +11,8 @@ do not know) is returned as undecided, never guessed.
 from __future__ import annotations
 
 import ipaddress
+from bisect import bisect_right
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from diagnose.collectors.configmodel import (
@@ -93,6 +95,15 @@ def normalise_sbrs(sbrs: Any) -> float | str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def _addr(ip: str) -> tuple[int, int] | None:
+    try:
+        a = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return None
+    return a.version, int(a)
+
+
 def _member_matches(m: Member, ip: str | None, rdns: str | None, rdns_verified: bool | None,
                     sbrs: float | str | None, dnslists: dict[str, bool], country: str | None
                     ) -> tuple[bool | None, str]:
@@ -101,14 +112,13 @@ def _member_matches(m: Member, ip: str | None, rdns: str | None, rdns_verified: 
     if m.kind in ("ip", "cidr", "range"):
         if not ip:
             return None, "the sending IP is not known"
-        net = ip_network_of(m.value)
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
+        addr = _addr(ip)
+        if addr is None:
             return None, f"{ip!r} is not an IP address"
+        net = ip_network_of(m.value)
         if net is None:
             return None, f"member {m.value!r} not understood"
-        return (net[0] == addr.version and net[1] <= int(addr) <= net[2]), f"{ip} against {m.value}"
+        return (net[0] == addr[0] and net[1] <= addr[1] <= net[2]), f"{ip} against {m.value}"
     if m.kind in ("hostname", "partial_hostname"):
         if rdns is None:
             return None, "the sender's PTR name is not known"
@@ -140,10 +150,65 @@ def _member_matches(m: Member, ip: str | None, rdns: str | None, rdns_verified: 
     return None, f"member {m.value!r} not understood"
 
 
+_IP_KINDS = ("ip", "cidr", "range")
+
+
+def _ip_index(group: SenderGroup) -> dict[int, Any]:
+    """Per IP version: interval starts, running max of ends, intervals (sorted): a HAT imported from a feed
+    can hold tens of thousands of addresses, and every case walks it. Rebuilt when the member list changes."""
+    key = (id(group.members), len(group.members))
+    cached = group.__dict__.get("_ip_idx")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    by_version: dict[int, list[tuple[int, int, Member]]] = {}
+    others: list[Member] = []
+    for m in group.members:
+        if m.kind in _IP_KINDS and (net := ip_network_of(m.value)) is not None:
+            by_version.setdefault(net[0], []).append((net[1], net[2], m))
+        else:
+            others.append(m)
+    index: dict[int, Any] = {0: others}  # key 0: the members the index does not decide
+    for version, intervals in by_version.items():
+        intervals.sort(key=lambda t: (t[0], t[1]))
+        running, top = [], -1
+        for _s, e, _m in intervals:
+            top = max(top, e)
+            running.append(top)
+        index[version] = ([t[0] for t in intervals], running, intervals)
+    group.__dict__["_ip_idx"] = (key, index)
+    return index
+
+
+def _ip_member(group: SenderGroup, ip: str) -> Member | None:
+    addr = _addr(ip)
+    if addr is None:
+        return None
+    entry = _ip_index(group).get(addr[0])
+    if not entry:
+        return None
+    starts, running, intervals = entry
+    i = bisect_right(starts, addr[1]) - 1
+    if i < 0 or running[i] < addr[1]:
+        return None
+    while i >= 0:  # the running max says one interval at or before i covers the address
+        s, e, m = intervals[i]
+        if s <= addr[1] <= e:
+            return m
+        i -= 1
+    return None
+
+
 def group_matches(group: SenderGroup, **case: Any) -> tuple[bool | None, Member | None, str]:
     """Any member matching decides; otherwise undecided if any member was undecided."""
     why_undecided = ""
-    for m in group.members:
+    ip = case.get("ip")
+    members = group.members
+    if ip and _addr(ip) is not None:
+        hit_member = _ip_member(group, ip)
+        if hit_member is not None:
+            return True, hit_member, f"{ip} against {hit_member.value}"
+        members = _ip_index(group)[0]  # the IP members are decided (no match): test the others
+    for m in members:
         hit, why = _member_matches(m, **case)
         if hit:
             return True, m, why

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 
 from diagnose.collectors.configmodel import HAT_ACCESS, Hat, MailFlowPolicy, Member, RatEntry, SenderGroup
 
@@ -65,6 +66,7 @@ def parse_member(text: str, source: str = "") -> Member:
     return Member("unknown", value, source=source)
 
 
+@lru_cache(maxsize=65536)  # the same HAT members are tested for every case of a batch
 def ip_network_of(value: str) -> tuple[int, int, int] | None:
     """(version, first, last) as integers for an IP, CIDR, range or partial IP; None if not an address."""
     v = value.strip()
