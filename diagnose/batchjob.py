@@ -54,6 +54,11 @@ class BatchResult:
 
 # ---------------------------------------------------------------------------- one row
 
+def hard_reason(reason: str) -> bool:
+    """Sisimai's hard-bounce rule for a reason decided elsewhere (the engine's findings)."""
+    return reason in catalogue().hard
+
+
 def _esa_entry(rule: str) -> dict[str, Any] | None:
     for entry, _ in catalogue().esa:
         if entry["id"] == rule:
@@ -265,6 +270,8 @@ def _with_logs(row: dict[str, Any], logs: Sequence[str], year: int | None, expla
     row["bounce_reason"] = row["reason"]
     row.update({"outcome": f.outcome, "stage": f.stage, "cause": f.cause, "reason": f.reason or row["reason"],
                 "confidence": f.confidence, "summary": f.summary, "diagnosis": f.to_json()})
+    if f.reason:
+        row["hard"] = hard_reason(f.reason)
     if f.sender_ip:
         row["ip"] = f.sender_ip
 
@@ -381,7 +388,7 @@ def _overview_rows(answer: Any, logs: Sequence[str], what: str, _i: int,
             parts += ["--recipient", f.recipient]
         yield "row", {
             "source": ev, "recipient": f.recipient, "sender": f.sender, "date": f.time, "outcome": f.outcome,
-            "reason": f.reason, "hard": None, "stage": f.stage, "cause": f.cause, "confidence": f.confidence,
+            "reason": f.reason, "hard": hard_reason(f.reason) if f.reason else None, "stage": f.stage, "cause": f.cause, "confidence": f.confidence,
             "summary": f.summary, "status": None, "code": None, "esa": True, "rule": "",
             "evidence": f.evidence[0].text if f.evidence else "", "remote_text": "", "wrapper": None,
             "ip": f.sender_ip, "mid": f.mid, "rid": None, "icid": f.icid,

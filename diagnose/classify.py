@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import asdict, dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import yaml
@@ -256,22 +256,61 @@ def classify_text(
             evidence=evidence, wrapper=wrapper, temporary=temporary,
         )
 
+    if not (low or st or code):
+        return Classification("undefined", None, None, None, None, "", False, "EMPTY", "")
+    cmd = (command or "").strip().upper()
+    dtype = (diagnostic_type or "").strip().lower()
+    reason, rule, ev, stage = _decide(mask(low), st, code, act, dtype, cmd, wrapper.split(" - ", 1)[1] if wrapper else None,
+                                      bool(inner_code))
+    if isinstance(ev, re.Pattern):
+        m = ev.search(low)
+        evidence = m.group(0) if m else (ev.search(mask(low)) or _EMPTY_MATCH).group(0)
+    else:
+        evidence = ev
+    return done(reason, rule, evidence, stage)
+
+
+class _Empty:
+    def group(self, _n: int = 0) -> str:
+        return ""
+
+
+_EMPTY_MATCH = _Empty()
+_MASK_ADDR = re.compile(r"[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+")
+_MASK_IP = re.compile(r"(?<![\d.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\d.]*\d)")
+_MASK_NUM = re.compile(r"\d{5,}")
+
+
+def mask(low: str) -> str:
+    """The text with what varies per recipient (addresses, IPs, long ids) made constant, for the cache.
+
+    No catalogue pattern depends on an address's parts, an IP's digits or a 5+ digit number.
+    """
+    if "@" in low:
+        low = _MASK_ADDR.sub("x@x.invalid", low)
+    return _MASK_NUM.sub("0", _MASK_IP.sub("192.0.2.1", low))
+
+
+@lru_cache(maxsize=65536)
+def _decide(low: str, st: str | None, code: str | None, act: str, dtype: str, cmd: str, wrapper: str | None,
+            inner_code: bool) -> tuple[str, str, Any, str | None]:
+    """(reason, rule, evidence: regex to re-run on the real text or a literal, stage): the ordered layers."""
     cat = catalogue()
+    wrap_entry = _known_wrapper(wrapper) if wrapper else None
     if wrap_entry and wrap_entry.get("reason") and not inner_code:
         # no SMTP conversation ('000'): the ESA's own reading is the cause (DNS, expiry)
-        return done(wrap_entry["reason"], "ASYNCOS-WRAPPER", wrapper or "")
+        return wrap_entry["reason"], "ASYNCOS-WRAPPER", "", None
     # 2. an ESA speaking as the receiving MTA
     for entry, rx in cat.esa:
-        m = rx.search(low) if rx else None
-        if m:
-            return done(entry["reason"], entry["id"], m.group(0), entry["stage"])
+        if rx is not None and rx.search(low):
+            return entry["reason"], entry["id"], rx, entry["stage"]
 
-    # a status code that names the cause on its own (5.1.8 sender, 5.7.25 PTR, 4.4.7 expired ...)
+    # a status code that names the cause on its own (5.1.8 sender, 5.7.25 PTR, 5.2.2 mailbox full ...)
     if st and st in cat.strong_status:
-        return done(cat.strong_status[st], f"STATUS-{st}", st)
+        return cat.strong_status[st], f"STATUS-{st}", st, None
 
-    cmd = (command or "").strip().upper()
     table = cat.status_codes.get(st or "")
+
     def text_match(name: str) -> bool:
         return bool(low) and any(r.regex.search(low) for r in cat.reasons
                                  if r.tier == 1 and r.name == name and r.regex is not None)
@@ -283,54 +322,48 @@ def classify_text(
         if st and any(_status_matches(st, s) for s in r.status):
             if r.name == "userunknown" and any(text_match(o) for o in _USERUNKNOWN_PREMATCH):
                 continue  # "550 5.1.1 ... blacklisted": the text names another cause
-            return done(r.name, f"STATUS-{st}", st)
-        m = r.regex.search(low) if (r.regex and low) else None
-        if not m:
+            return r.name, f"STATUS-{st}", st, None
+        if not (r.regex and low and r.regex.search(low)):
             continue
-        if r.name == "userunknown" and not r.any_command and cmd != "RCPT" and table != "userunknown" and (cmd or table == "filtered"):
+        if (r.name == "userunknown" and not r.any_command and cmd != "RCPT" and table != "userunknown"
+                and (cmd or table == "filtered")):
             # "unknown user" said after DATA, or with a 5.2.x status, is a recipient filter (Sisimai's rule)
             if cmd == "DATA" or table == "filtered":
-                return done("filtered", "TEXT-userunknown-not-at-RCPT", m.group(0))
+                return "filtered", "TEXT-userunknown-not-at-RCPT", r.regex, None
             continue
-        return done(r.name, f"TEXT-{r.name}", m.group(0))
+        return r.name, f"TEXT-{r.name}", r.regex, None
 
     # a wrapper with its own reading (Bad destination host, Delivery expired ...)
     if wrap_entry and wrap_entry.get("reason"):
-        return done(wrap_entry["reason"], "ASYNCOS-WRAPPER", wrapper or "")
+        return wrap_entry["reason"], "ASYNCOS-WRAPPER", "", None
     if cmd == "MAIL" and (_is_permanent(st, code) or not (st or code)):
-        return done("rejected", "COMMAND-MAIL", "in reply to MAIL FROM")
+        return "rejected", "COMMAND-MAIL", "in reply to MAIL FROM", None
 
     # 4. status table (unless it only says "look elsewhere"), second tier texts, class fallbacks
     if table and table not in _RETRY:
-        return done(table, f"STATUS-{st}", st or "")
+        return table, f"STATUS-{st}", st or "", None
     for r in cat.reasons:
-        if r.tier != 2 or not (r.regex and low):
-            continue
-        m = r.regex.search(low)
-        if m:
-            return done(r.name, f"TEXT-{r.name}", m.group(0))
+        if r.tier == 2 and r.regex and low and r.regex.search(low):
+            return r.name, f"TEXT-{r.name}", r.regex, None
     if table and table != "onhold":
-        return done(table, f"STATUS-{st}", st or "")
+        return table, f"STATUS-{st}", st or "", None
     if st:
         klass = st[st.index(".") + 1:].split(".")[0]
         if klass == "6":
-            return done("contenterror", "CLASS-X.6", st)
+            return "contenterror", "CLASS-X.6", st, None
         if klass == "7":
-            return done("securityerror", "CLASS-X.7", st)
-    dtype = (diagnostic_type or "").strip().lower()
+            return "securityerror", "CLASS-X.7", st, None
     if dtype in ("x-unix", "x-postfix") and low:
-        return done("mailererror", f"TYPE-{dtype}", dtype)
-    if code and code[:2] == "50" and code in ("500", "501", "502", "503", "504"):
-        return done("syntaxerror", f"CODE-{code}", code)
+        return "mailererror", f"TYPE-{dtype}", dtype, None
+    if code in ("500", "501", "502", "503", "504"):
+        return "syntaxerror", f"CODE-{code}", code, None
     if act.startswith(("delayed", "expired")):
-        return done("expired", "ACTION-delayed", act)
+        return "expired", "ACTION-delayed", act, None
     if cmd in ("EHLO", "HELO", "CONN"):
-        return done("blocked", "COMMAND-HELO", command or "")
+        return "blocked", "COMMAND-HELO", cmd, None
     if st and st.startswith("2"):
-        return done("delivered", f"STATUS-{st}", st)
-    if low or st or code:
-        return done("onhold", "NO-MATCH", "")
-    return Classification("undefined", None, None, None, None, "", False, "EMPTY", "")
+        return "delivered", f"STATUS-{st}", st, None
+    return "onhold", "NO-MATCH", "", None
 
 
 def classify_bounce(b: Any) -> Classification:

@@ -40,6 +40,8 @@ _MAILLOG_BOUNCE = re.compile(
     r"(?P<action>Bounced|Delayed): DCID:? (?P<dcid>\d+) (?:MID|Message) (?P<mid>\d+) "
     r"(?:From: ?<(?P<sender>[^>]*)> To: ?<(?P<recipient>[^>]*)> )?(?:to )?(?:RID )?(?P<rid>\d+) - (?P<text>.*)$"
 )
+_ESA_LINE = re.compile(r"^(?:<\d+>)?(?:\w{3} )?\w{3} +\d+ \d\d:\d\d:\d\d(?: \d{4})? (?:\S+ )?(?:\S+: )?"
+                       r"(?:Info|Warning|Debug|Trace|Critical): ")
 _LOGTIME = re.compile(r"^(?:<\d+>)?(?P<ts>(?:\w{3} )?\w{3} +\d+ \d\d:\d\d:\d\d(?: \d{4})?)")
 
 # CSV header names -> our field, compared lower-case without spaces, dashes or underscores
@@ -134,9 +136,9 @@ def detect(path: str | Path) -> str:
     if first.startswith("From ") and re.search(r"^From \S+", first):
         return "mbox"
     sample = head.splitlines()[:50]
-    if sum(1 for line in sample if _BOUNCELOG.search(line) or _MAILLOG_BOUNCE.search(line)) >= 1 and \
-            any(re.search(r"(?:Info|Warning|Debug|Trace|Critical): ", line) for line in sample):
-        return "bouncelog"
+    logged = sum(1 for line in sample if _ESA_LINE.search(line))
+    if logged and (logged >= len(sample) // 2 or any(_BOUNCELOG.search(x) or _MAILLOG_BOUNCE.search(x) for x in sample)):
+        return "bouncelog"  # ESA bounce log or mail_logs: their Bounced:/Delayed: lines are read
     if re.match(r"^[A-Za-z][A-Za-z0-9-]*:[ \t]", first) and re.search(
             r"^(?:Received|From|To|Subject|Date|Content-Type|Return-Path|Message-I[dD]|MIME-Version|X-[\w-]+):",
             head, re.M) and not _looks_csv(sample):
