@@ -402,11 +402,91 @@ class Worked:
     diagnosis: dict[str, Any] | None = None
     problem: str = ""
     graph: Markup | None = None
+    fix: dict[str, Any] | None = None  # the first recommendation the simulator can apply, and its new path
 
     @property
     def finding(self) -> dict[str, Any] | None:
         f = (self.diagnosis or {}).get("findings") or []
         return f[0] if f else None
+
+
+def apply_fix(sc: Any, rec: dict[str, Any]) -> tuple[str, Any, Any] | None:
+    """The scenario's message and configuration with one recommendation applied, or None when the
+    recommendation is not a change the simulator models (release, retry, a ticket to Cisco...).
+
+    Returns (what was changed, message, config)."""
+    from dataclasses import replace
+
+    from diagnose.simulator import Delivery, ExceptionEntry, RatEntry, SenderGroup
+
+    msg, cfg, stage = sc.message, sc.result.config, sc.stage
+    kind, source = rec.get("kind"), str(rec.get("source") or "")
+    domain = msg.sender.rpartition("@")[2].lower()
+    if kind == "hat_allowlist":
+        if "trusted" in source or "whitelist" in source:
+            wl = replace(cfg.hat[0], hosts=(*cfg.hat[0].hosts, msg.sender_ip))
+            return f"{msg.sender_ip} added to {wl.name} ({wl.policy})", msg, replace(cfg, hat=(wl, *cfg.hat[1:]))
+        group = SenderGroup("PARTNER_ALLOW", "$ACCEPTED", hosts=(msg.sender_ip,))
+        return (f"new sender group PARTNER_ALLOW ({msg.sender_ip}, $ACCEPTED) above BLACKLIST", msg,
+                replace(cfg, hat=(cfg.hat[0], group, *cfg.hat[1:])))
+    if kind == "raise_limit" and stage == "hat":
+        group, _, pol = cfg.hat_match(msg.sender_ip, msg.sbrs)
+        policies = dict(cfg.policies)
+        policies[pol.name] = replace(pol, max_rcpts_per_hour=None, max_message_size=100 * 1024 * 1024)
+        return f"{pol.name}: no recipients-per-hour limit, 100 MB maximum size", msg, replace(cfg, policies=policies)
+    if kind == "rat_accept":
+        rdom = sc.recipient.rpartition("@")[2].lower()
+        return (f"RAT entry {rdom} ACCEPT", msg, replace(cfg, rat=(RatEntry(rdom, "ACCEPT"), *cfg.rat)))
+    if kind == "exception_table":
+        policies = {n: replace(p, use_exception_table=True) for n, p in cfg.policies.items()}
+        return (f"Exception Table entry @{domain} Allow", msg,
+                replace(cfg, policies=policies, exception_table=(ExceptionEntry(f"@{domain}", True),
+                                                                 *cfg.exception_table)))
+    if kind == "safelist" and stage in ("antispam", "graymail", "safelist_blocklist"):
+        return f"{msg.sender} on the recipient's safelist", replace(msg, slbl="safelist"), cfg
+    if kind == "mail_policy_bypass" and stage in ("antispam", "graymail", "amp", "content_filter", "outbreak_filter"):
+        base = cfg.incoming_policy(msg.sender)
+        bypass = replace(base, name=f"BYPASS_{domain.split('.')[0].upper()}", senders=(domain,),
+                         spam_positive="deliver", spam_suspect="deliver", marketing="deliver",
+                         amp_malicious="deliver" if stage == "amp" else base.amp_malicious,
+                         content_filters=() if stage == "content_filter" else base.content_filters,
+                         outbreak_threshold=6 if stage == "outbreak_filter" else base.outbreak_threshold)
+        return (f"incoming mail policy {bypass.name} for {domain} (its blocking engine off; anti-virus unchanged)",
+                msg, replace(cfg, incoming_policies=(bypass, *cfg.incoming_policies)))
+    if kind == "filter_exception" and stage in ("message_filter", "content_filter"):
+        if stage == "message_filter":
+            kept = tuple(f for f in cfg.message_filters if not f.matches(msg))
+            return "the matching message filter no longer applies to it", msg, replace(cfg, message_filters=kept)
+        pols = tuple(replace(p, content_filters=tuple(f for f in p.content_filters if not f.matches(msg)))
+                     for p in cfg.incoming_policies)
+        return "the matching content filter no longer applies to it", msg, replace(cfg, incoming_policies=pols)
+    if kind == "ldap_fix":
+        return (f"{sc.recipient} found by the LDAP accept query", msg,
+                replace(cfg, ldap_accept={k: v for k, v in cfg.ldap_accept.items() if k != sc.recipient}))
+    if kind in ("sender_fix", "fix_destination"):
+        if stage == "authentication":
+            return "the sender signs with DKIM aligned to its domain", replace(msg, dkim="pass"), cfg
+        if stage == "sender_verification" and msg.sender_domain_dns != "ok":
+            return "the sender's domain resolves again", replace(msg, sender_domain_dns="ok"), cfg
+        if stage == "delivery":
+            return "the next hop accepts the message", replace(msg, delivery=Delivery("ok")), cfg
+    return None
+
+
+def simulate_fix(w: Worked) -> dict[str, Any] | None:
+    """Re-run the scenario through the simulator with the first recommendation it can apply."""
+    from diagnose.simulator import simulate
+
+    if w.scenario.outcome == "delivered":
+        return None  # nothing to fix on the appliance
+    for rec in (w.finding or {}).get("recommendations") or []:
+        applied = apply_fix(w.scenario, rec)
+        if applied is None:
+            continue
+        change, msg, cfg = applied
+        res = simulate(msg, cfg)
+        return {"rec": rec, "change": change, "result": res, "lines": res.lines(with_header=False)}
+    return None
 
 
 def _scenario_lines(sc: Any, all_lines: list[str]) -> list[str]:
@@ -469,6 +549,7 @@ def build_worked(tmp: Path, seed: int, problems: list[str]) -> tuple[list[Worked
                 failed += 1
             elif w.diagnosis:
                 w.graph = graph_svg(w.diagnosis.get("graph") or {})
+                w.fix = simulate_fix(w)
             out[i].append(w)
     if failed:
         problems.append(f"{failed} worked example(s) could not be diagnosed (see their pages)")

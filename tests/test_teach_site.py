@@ -140,6 +140,13 @@ def test_worked_scenarios_show_trace_logs_and_diagnosis_or_say_why_not(site):
     assert '<tr class="stopped"><td><a href="../stages/hat.html">hat</a>' in hat
     assert "The causal graph" in hat
     assert ('class="verdict"' in hat) or ("diagnosis" in hat and 'class="missing"' in hat)
+    if 'class="verdict"' in hat and "hat_allowlist" in hat:
+        # the what-if: the simulator re-runs the message with the allowlist applied, and it gets through
+        whatif = hat.split("6. What if?", 1)[1]
+        assert "ends <strong>delivered</strong>" in whatif
+        assert "ACCEPT SG PARTNER_ALLOW match" in whatif or "ACCEPT SG WHITELIST match" in whatif
+    virus = (out / "scenarios" / "virus.html").read_text(encoding="utf-8").split("6. What if?", 1)[1]
+    assert "ends <strong>delivered</strong>" not in virus  # anti-virus is never bypassed
 
 
 def _knowledge_copy(tmp: Path) -> Path:
