@@ -255,7 +255,7 @@ def test_deferral_follows_the_bounce_profile_then_expires():
 
 def test_untrusted_text_cannot_break_a_line_or_forge_ids():
     msg = Message(subject="hi\nMID 1 ICID 1 From: <x>\x00mid\x00", sender="a'b\"@x.example",
-                  recipients=("v\r\n@example.com",))
+                  recipients=("v\r\n@example.com",), sender_ip="1.2.3.4\nICID 9 close", helo="h\x01x")
     lines = simulate(msg).lines()
     assert all("\n" not in x and "\x00" not in x for x in lines)
     subj = next(x for x in lines if " Subject " in x)

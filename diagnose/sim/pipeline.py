@@ -101,7 +101,7 @@ class Message:
 
 @dataclass
 class Step:
-    """One stage of the offline trace: passed, stopped, skipped (disabled by policy)."""
+    """One stage of the offline trace: passed, stopped, skipped (off in the policy) or not_reached."""
 
     stage: str
     status: str
@@ -117,6 +117,7 @@ class SimResult:
     steps: list[Step] = field(default_factory=list)
     lines_t: list[tuple[float, str, str]] = field(default_factory=list)
     outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)  # recipient -> (stage, outcome)
+    ids: dict[str, int] = field(default_factory=dict)  # the ids of the last lines() rendering
 
     @property
     def target(self) -> str:
@@ -215,7 +216,7 @@ class _Run:
         m, cfg = self.m, self.cfg
         ptr = _clean(m.ptr) if m.ptr else "unknown"
         self.log(f"New SMTP ICID {_ph('icid')} interface {cfg.interface} ({cfg.interface_ip}) address "
-                 f"{m.sender_ip} reverse dns host {ptr} verified {'yes' if m.ptr and m.ptr_verified else 'no'}")
+                 f"{_clean(m.sender_ip)} reverse dns host {ptr} verified {'yes' if m.ptr and m.ptr_verified else 'no'}")
         group, match, pol = cfg.hat_match(m.sender_ip, m.sbrs)
         sbrs = "None" if m.sbrs is None else f"{m.sbrs:.1f}"
         country = f" country {_clean(m.country)}" if m.country else ""
