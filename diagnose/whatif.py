@@ -244,7 +244,11 @@ def what_if(config: EsaConfig, recommendation_kind: str, case: Any) -> dict[str,
         "after": {"hat": _hat_view(li, hm), "rat": _rat_view(rm), "outcome": outcome},
         "path": path, "predicted_outcome": outcome, "conditions": conditions, "helps": helps,
         "confidence": "likely" if (hm is None or hm.certain) and outcome != "unknown" else "possible",
-        "summary": _summary(hm, rm, path, outcome, conditions),
+        "summary": f"With the change ({change}): " + _summary(hm, rm, path, outcome, conditions),
+        "title": change[0].upper() + change[1:],
+        "method": (f"configuration what-if: {change} in a copy of the configuration given "
+                   f"({', '.join(config.files)}), then the HAT and RAT re-evaluated and the mail flow "
+                   "policy's switches read; stages the configuration does not decide stay unknown"),
     })
     if outcome == "rejected" and recommendation_kind == "hat_allowlist" and hm and hm.sender_group:
         result["blocked_by"] = (f"sender group {hm.sender_group.label} is above the allow-list group and still "
@@ -324,6 +328,7 @@ def enrich_finding(finding: Any, config: EsaConfig, inputs: dict[str, Any], even
     if sentences:
         finding.summary = finding.summary.rstrip() + " " + " ".join(sentences)
     kind = _kind_for(finding)
+    not_applicable: str | None = None
     # cite the configuration objects the conclusion or the what-if rests on
     cited = {"config_log_mismatch"}
     if finding.stage == "hat" or kind == "hat_allowlist":
@@ -339,13 +344,19 @@ def enrich_finding(finding: Any, config: EsaConfig, inputs: dict[str, Any], even
         case = {k: inputs.get(k) for k in CASE_KEYS}
         case["stage"] = finding.stage
         case["listener"] = listener
-        finding.what_if = what_if(config, kind, case)
+        result = what_if(config, kind, case)
+        if result.get("applicable"):  # otherwise the report's log-only what-if stays in charge
+            finding.what_if = result
+        else:
+            not_applicable = f"{kind}: {result.get('reason')}"
     finding.extra["config"] = {
         "files": list(config.files),
         "listener": next((e.get("listener") for e in events if e.get("listener")), None),
         "facts": [{"kind": e.kind, "source": e.source, "text": e.text} for e in events],
         "not_understood": list(config.unknown_elements),
     }
+    if not_applicable:
+        finding.extra["config"]["what_if_not_applicable"] = not_applicable
     if config.unknown_elements:
         finding.gaps.append(f"{len(config.unknown_elements)} part(s) of the configuration were not understood "
                             "and were not evaluated (see config.not_understood), e.g. "
