@@ -124,3 +124,15 @@ def test_dns_bounce_that_resolves_now_shows_the_disagreement_and_the_log_wins(ru
     assert any(e["source"].startswith("probe:mx partner.example @") for e in f["evidence"])
     assert any("it resolves now" in c and "verdict stands" in c for c in f["context"])
     assert any(w.startswith("DLV-PROBE-RECIPIENT-DNS") and "mx1.partner.example" in w for w in f["why"])
+
+
+def test_a_connection_from_an_mx_host_only_is_a_possible_link(run_cli, dns_server, tmp_path):
+    # nomx.broken.example has no SPF; its implicit MX (its own A, 192.0.2.90) is the only candidate
+    p = tmp_path / "mail_logs"
+    p.write_text(ONLY.replace("198.51.100.7", "192.0.2.90"))
+    r = run_cli("explain", "--logs", p, "--sender", "bob@nomx.broken.example", *WINDOW, "--format", "json",
+                "--nameserver", dns_server.address)
+    assert r.returncode == 0, r.stderr
+    (f,) = json.loads(r.stdout)["findings"]
+    assert (f["outcome"], f["stage"], f["confidence"]) == ("rejected", "hat", "possible")
+    assert any(e["source"].startswith("probe:mx nomx.broken.example") for e in f["evidence"])

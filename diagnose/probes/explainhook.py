@@ -104,7 +104,10 @@ def search_sender_networks(logs: Sequence[Any], sender: str, since: datetime | N
                         f"connections from those networks: {len(conns)} found")
     for conn, cand in casework.candidate_connections(conns, cset):
         reason = casework.link_reason(sender, conn, cand, cset)
-        out.candidates.append((conn, "likely", reason))
+        # SPF names sending hosts; an MX host mainly receives (admin notes), and a network past the SPF
+        # lookup limit is not authorised for receivers: those links are only possible
+        confidence = "likely" if cand.source == "spf" and cand.within_limit else "possible"
+        out.candidates.append((conn, confidence, reason))
         hook.match_facts[(conn.appliance, conn.icid)] = [casework.match_event(conn.ip or "", cand, cset)]
     return out
 

@@ -168,8 +168,9 @@ def render_text(rep: ProbeReport) -> str:
     if rep.spf:
         s = rep.spf
         add("")
+        ttl = s.answers[0].ttl if s.answers and s.answers[0].ttl is not None else None
         add(f"SPF {s.domain}: {s.status}, {s.lookups}/{spf.LOOKUP_LIMIT} DNS lookups, "
-            f"{s.void_lookups}/{spf.VOID_LIMIT} void lookups")
+            f"{s.void_lookups}/{spf.VOID_LIMIT} void lookups" + (f"  (TTL {ttl})" if ttl is not None else ""))
         if s.record:
             add(f"  record: {s.record}")
         if s.authorised:
@@ -192,7 +193,8 @@ def render_text(rep: ProbeReport) -> str:
     if rep.dmarc:
         d = rep.dmarc
         add("")
-        add(d.summary())
+        ttl = d.answers[-1].ttl if d.answers and d.answers[-1].ttl is not None else None
+        add(d.summary() + (f"  (TTL {ttl})" if ttl is not None else ""))
         if d.record:
             add(f"  record: {d.record}")
         for p in d.problems:
