@@ -384,3 +384,23 @@ def classify_bounce(b: Any) -> Classification:
         if wider.reason not in ("onhold", "undefined"):
             return wider
     return c
+
+
+_HEADERS = re.compile(r"\A(?:[\w-]+:[^\n]*\n(?:[ \t][^\n]*\n)*){2,}", re.I)
+
+
+def classify_ndr(text: str | bytes) -> Classification:
+    """Classify what a user pasted: a whole bounce message (headers + body) or just the reply text.
+
+    A message is parsed as a DSN (RFC 3464 or the common plain forms) and its first failed
+    recipient is classified; anything else goes to `classify_text` as it is.
+    """
+    data = text.encode("utf-8", "replace") if isinstance(text, str) else text
+    head = data[:4096].decode("utf-8", "replace").replace("\r\n", "\n").lstrip()
+    if _HEADERS.match(head):
+        from diagnose.collectors.bounces import parse_dsn
+
+        records = [b for b in parse_dsn(data[:20 * 1024 * 1024], "ndr") if not b.error]
+        if records:
+            return classify_bounce(records[0])
+    return classify_text(data[:_MAX_TEXT].decode("utf-8", "replace"))

@@ -132,3 +132,15 @@ def test_never_crashes_on_arbitrary_input(text, status, code):
 @given(st.text(alphabet="5.1.0 -Unknown('550', [])\"'\\x", max_size=200))
 def test_never_crashes_on_wrapper_lookalikes(text):
     classify_text("5.1.0 - Unknown address error " + text)
+
+
+def test_classify_ndr_reads_a_whole_message_or_a_reply(shared_dir):
+    from diagnose.classify import classify_ndr
+
+    raw = (shared_dir / "fixtures" / "bounces-esa-replies" / "hat_sbrs.eml").read_bytes()
+    c = classify_ndr(raw)
+    assert (c.reason, c.stage) == ("badreputation", "hat")
+    assert c.remote_text.startswith("554 Your access") and "MAILER-DAEMON" not in c.remote_text
+    assert classify_ndr(raw.decode()).rule == "ESA-HAT-SBRS"
+    assert classify_ndr("550 #5.7.1 SPF unauthorized mail is prohibited.").reason == "authfailure"
+    assert classify_ndr("").reason == "undefined"
