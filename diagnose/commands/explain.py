@@ -35,7 +35,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--until", metavar="'YYYY-MM-DD HH:MM'", help="window end, appliance-local time")
     p.add_argument("--year", type=int, metavar="YYYY", help="year for syslog-pushed lines, which carry none")
     p.add_argument("--tracking", metavar="FILE", help="Message Tracking export (JSON/CSV)")
-    p.add_argument("--config", metavar="FILE", help="appliance configuration XML or HAT/RAT export")
+    p.add_argument("--config", metavar="FILE", action="append",
+                   help="appliance configuration: XML export, HAT export or RAT export (repeat for several)")
     p.add_argument("--ndr", metavar="TEXT|@FILE", help="the bounce text the sender received")
     from diagnose.commands.probe import add_probe_options
 
