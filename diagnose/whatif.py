@@ -84,6 +84,10 @@ def _allow_group(li: Listener) -> tuple[SenderGroup, bool]:
     return g, True
 
 
+def _cli_name(li: Listener) -> str:
+    return "<listener>" if li.label != f"listener {li.name}" else li.name
+
+
 def _apply_hat_allowlist(li: Listener, case: dict[str, Any]) -> tuple[str, dict[str, str], str | None]:
     if li.hat is None:
         return "", {}, f"listener {li.name} has no HAT in the configuration given"
@@ -96,9 +100,9 @@ def _apply_hat_allowlist(li: Listener, case: dict[str, Any]) -> tuple[str, dict[
     group, created = _allow_group(li)
     group.members.insert(0, member)
     where = " (a new sender group at the top of the HAT, policy $TRUSTED)" if created else ""
-    change = f"add {ip} to sender group {group.label}{where} of listener {li.name}"
+    change = f"add {ip} to sender group {group.label}{where} of {li.label}"
     how = {"gui_path": f"Mail Policies > HAT Overview > {group.label} > Add Sender",
-           "cli": f"listenerconfig → edit → {li.name} → hostaccess → edit → {group.label} → new → {ip} → commit"}
+           "cli": f"listenerconfig → edit → {_cli_name(li)} → hostaccess → edit → {group.label} → new → {ip} → commit"}
     return change, how, None
 
 
@@ -113,9 +117,9 @@ def _apply_rat_accept(li: Listener, case: dict[str, Any]) -> tuple[str, dict[str
     entry = RatEntry([domain], "ACCEPT", source="what-if")
     pos = (before.position - 1) if before.position else len(li.rat)
     li.rat.insert(pos, entry)  # just above the entry that qualifies today, so the new one wins
-    change = f"add RAT entry {domain} ACCEPT (row {pos + 1}) to listener {li.name}"
+    change = f"add RAT entry {domain} ACCEPT (row {pos + 1}) to {li.label}"
     how = {"gui_path": "Mail Policies > Recipient Access Table (RAT) > Add Recipient",
-           "cli": f"listenerconfig → edit → {li.name} → rcptaccess → new → {domain} → ACCEPT → commit",
+           "cli": f"listenerconfig → edit → {_cli_name(li)} → rcptaccess → new → {domain} → ACCEPT → commit",
            "also": f"a new domain usually also needs an SMTP route: Network > SMTP Routes ({domain})"}
     return change, how, None
 
@@ -311,16 +315,16 @@ def enrich_finding(finding: Any, config: EsaConfig, inputs: dict[str, Any], even
     rat = by_kind.get("config_rat_match")
     if finding.stage == "hat" and hat is not None and hat.get("sender_group_label"):
         sentences.append(
-            f"In the configuration (listener {hat.get('listener')}), {hat.get('ip')} matches sender group "
+            f"In the configuration ({hat.get('listener_label')}), {hat.get('ip')} matches sender group "
             f"{hat.get('sender_group_label')} ({hat.get('rule')}), mail flow policy {hat.get('policy')}: "
             f"{hat.get('access')}" + ("" if hat.get("certain") else " (not certain: groups above it could not be "
                                       "decided from the logs)") + ".")
     if finding.stage == "rat" and rat is not None and rat.get("access") == "REJECT":
         if rat.get("missing_domain"):
-            sentences.append(f"The RAT of listener {rat.get('listener')} has no entry for domain "
+            sentences.append(f"The RAT ({rat.get('listener_label')}) has no entry for domain "
                              f"{rat.get('missing_domain')}: the recipient falls to {rat.get('entry')} → REJECT.")
         else:
-            sentences.append(f"The RAT of listener {rat.get('listener')} rejects it at entry {rat.get('entry')}.")
+            sentences.append(f"The RAT ({rat.get('listener_label')}) rejects it at entry {rat.get('entry')}.")
     for e in events:
         if e.kind == "config_log_mismatch":
             sentences.append(e.text + ".")

@@ -387,7 +387,7 @@ def config_facts_for_case(config: EsaConfig, *, ip: str | None = None, rdns: str
     if li is None:
         events.append(_event("config_gap", "config:" + ",".join(config.files), f"Configuration: {why}", what=why))
         return events
-    events.append(_event("config_listener", li.source, f"Configuration: listener {li.name} ({li.type}), {why}",
+    events.append(_event("config_listener", li.source, f"Configuration: {li.label} ({li.type}), {why}",
                          listener=li.name, listener_type=li.type, why=why))
     if logged_hat is not None:
         ip = ip or logged_hat.get("ip")
@@ -410,7 +410,7 @@ def _hat_facts(li: Listener, ip: str, rdns: str | None, sbrs: Any, dnslists: dic
     events: list[Event] = []
     if m.sender_group is None:
         events.append(_event("config_hat_match", hat.source or li.source,
-                             f"HAT of listener {li.name}: {ip} ({sbrs_text}): {m.reason}",
+                             f"HAT of {li.label}: {ip} ({sbrs_text}): {m.reason}",
                              ip=ip, sbrs_score=sb if isinstance(sb, float) else None, sender_group=None,
                              policy=None, access="unknown", certain=False, listener=li.name,
                              undecided=[g for g, _ in m.undecided], reason=m.reason))
@@ -420,7 +420,7 @@ def _hat_facts(li: Listener, ip: str, rdns: str | None, sbrs: Any, dnslists: dic
     virus, _ = policy_switch(hat, policy, "virus_check")
     pol_name = policy.name if policy else (g.policy or "unknown")
     member_text = f"{m.member.value}" + (f", {m.member.describe()}" if m.member and m.member.kind == "sbrs" else "")
-    text = (f"HAT of listener {li.name}: {ip} ({sbrs_text}) matches sender group {g.label} "
+    text = (f"HAT of {li.label}: {ip} ({sbrs_text}) matches sender group {g.label} "
             f"({member_text}) → policy {pol_name}: {m.access}")
     if m.undecided:
         text += "; not certain: " + "; ".join(f"{lbl} above it could not be decided ({why})"
@@ -432,7 +432,7 @@ def _hat_facts(li: Listener, ip: str, rdns: str | None, sbrs: Any, dnslists: dic
         member_kind=m.member.kind if m.member else None, members=[x.value for x in g.members],
         policy=pol_name, access=m.access, spam_check=spam, virus_check=virus, certain=m.certain,
         undecided=[lbl for lbl, _ in m.undecided], continued=m.continued, position=m.position,
-        listener=li.name, comment=g.comment))
+        listener=li.name, listener_label=li.label, comment=g.comment))
     if policy is not None:
         ptext, pfields = _policy_text(hat, policy)
         events.append(_event("config_policy", policy.source or g.source, ptext, listener=li.name,
@@ -478,7 +478,7 @@ def _rat_facts(li: Listener, recipient: str, logged_rejected: bool | None) -> li
     r = rat_match(li, recipient)
     events: list[Event] = []
     if r.access in ("unknown", "not_applicable"):
-        events.append(_event("config_rat_match", li.source, f"RAT of listener {li.name}: {r.reason}",
+        events.append(_event("config_rat_match", li.source, f"RAT of {li.label}: {r.reason}",
                              recipient=recipient, access=r.access, listener=li.name, reason=r.reason))
         return events
     domain = r.recipient.rpartition("@")[2].lower()
@@ -486,16 +486,17 @@ def _rat_facts(li: Listener, recipient: str, logged_rejected: bool | None) -> li
     mapped = f" (domain map: {r.recipient})" if r.recipient.lower() != recipient.lower() else ""
     where = f"entry {r.position} of {len(li.rat or [])}" if r.position else "built-in last entry"
     if listed is None:
-        text = (f"RAT of listener {li.name}: no entry for domain {domain}; recipient {recipient}{mapped} "
+        text = (f"RAT of {li.label}: no entry for domain {domain}; recipient {recipient}{mapped} "
                 f"falls to {r.address} → {r.access} ({where})")
     else:
-        text = (f"RAT of listener {li.name}: recipient {recipient}{mapped} qualifies for entry "
+        text = (f"RAT of {li.label}: recipient {recipient}{mapped} qualifies for entry "
                 f"{r.address} → {r.access} ({where})")
     assert r.entry is not None
     events.append(_event(
         "config_rat_match", r.entry.source, text, recipient=recipient, mapped_recipient=r.recipient,
         domain=domain, entry=r.address, access=r.access, position=r.position, implicit=r.implicit,
         domain_listed=listed is not None, missing_domain=None if listed else domain, listener=li.name,
+        listener_label=li.label,
         params=dict(r.entry.params)))
     if logged_rejected is not None:
         cfg_rejects = r.access == "REJECT"

@@ -109,6 +109,13 @@ class Listener:
     settings: dict[str, str] = field(default_factory=dict)
     source: str = ""
 
+    @property
+    def label(self) -> str:
+        """How texts name it: "listener IncomingMail", or the exports when no listener was named."""
+        if self.name == "export" and "#export" in self.source:
+            return "the exported HAT/RAT"
+        return f"listener {self.name}"
+
 
 @dataclass
 class EsaConfig:
