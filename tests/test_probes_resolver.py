@@ -187,3 +187,12 @@ def test_a_hand_edited_cache_is_untrusted_too(tmp_path):
     assert a.records == ["v=spf1 \\x1b[2J -all"] and a.ttl is None and a.cached
     b = c.get("y.example", "A", "", any_resolver=True)
     assert b.status == "error" and b.records == []
+
+
+def test_budget_extend_gives_back_time():
+    b = Budget(0.05)
+    time.sleep(0.06)
+    assert b.expired()
+    b.extend(1.0)
+    assert 0.9 < b.remaining() <= 1.0
+    assert b.child(5).remaining() <= b.remaining()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -99,7 +100,9 @@ def search_sender_networks(logs: Sequence[Any], sender: str, since: datetime | N
         return out
     nets = ", ".join(c.network for c in cset.candidates[:6]) + (
         f" and {len(cset.candidates) - 6} more" if len(cset.candidates) > 6 else "")
+    started = time.monotonic()
     conns = connections_in_networks(logs, cset, since, until, year)
+    session.budget.extend(time.monotonic() - started)  # reading logs is not probe time
     out.searched.append(f"probed DNS of {cset.domain} (SPF and MX: {nets}) and searched the logs for "
                         f"connections from those networks: {len(conns)} found")
     for conn, cand in casework.candidate_connections(conns, cset):

@@ -51,6 +51,10 @@ class Budget:
     def child(self, seconds: float) -> Budget:
         return Budget(seconds, parent=self)
 
+    def extend(self, seconds: float) -> None:
+        """Give back time the command spent on other work (reading logs) between probes."""
+        self.deadline += max(0.0, seconds)
+
 
 @dataclass
 class Answer:
