@@ -17,6 +17,7 @@ Screenshot of the demo ticket (for reviewers):
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -260,6 +261,7 @@ def _env() -> jinja2.Environment:
     env.filters["status_title"] = lambda s: STATUS_TITLES.get(str(s), str(s))
     env.filters["outcome_word"] = lambda s: OUTCOME_WORDS.get(str(s), str(s))
     env.filters["nice_time"] = lambda s: str(s).replace("T", " ") if s else ""
+    env.tests["search"] = lambda value, pattern: bool(re.search(pattern, str(value)))
     return env
 
 
@@ -305,8 +307,6 @@ def demo_answer() -> Any:
 def demo_question(sample: Path) -> dict[str, Any]:
     """The question the demo ticket answers: the sample's README names one (`ticket: --ip X`), else the
     first refused connection in the sample."""
-    import re
-
     readme = sample / "README.md"
     if readme.exists():
         m = re.search(r"ticket:\s*--(ip|mid|sender|recipient)\s+(\S+)", readme.read_text(encoding="utf-8"))

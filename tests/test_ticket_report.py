@@ -310,3 +310,30 @@ def test_screenshot_command(tmp_path, answers, chromium):  # noqa: F811  (skips 
     assert r.returncode == 0, r.stderr
     w, h = png_size(png.read_bytes())
     assert w >= 1000 and h >= 800
+
+
+def test_disagreement_between_logs_and_tracking_is_shown(chromium, tmp_path):  # noqa: F811
+    from diagnose.collectors.tracking import combine, tracking_stories
+
+    lines = [
+        "Wed Sep  7 08:10:31 2022 Info: New SMTP ICID 16516 interface Data 1 (10.0.0.5) address 2.2.2.2",
+        "Wed Sep  7 08:10:31 2022 Info: ICID 16516 ACCEPT SG ACCEPTLIST match sbrs[0.0:10.0] SBRS 2.7",
+        "Wed Sep  7 08:10:32 2022 Info: Start MID 316 ICID 16516",
+        "Wed Sep  7 08:10:32 2022 Info: MID 316 ICID 16516 From: <spoof<i onmouseover=alert(1)@other.example>",
+        "Wed Sep  7 08:10:32 2022 Info: MID 316 ICID 16516 RID 0 To: <test@test.com>",
+        "Wed Sep  7 08:10:34 2022 Info: MID 316 was dropped by content filter 'x' in the inbound table",
+    ]
+    conns, msgs = stories_from_lines(lines, appliance="TESTSERIALNUMBER")
+    tconns, tmsgs, _ = tracking_stories(TRK / "demisto_sma_message_search.json")
+    comb = combine(list(conns.values()), list(msgs.values()), tconns, [m for m in tmsgs if m.mid == 316])
+    m316 = next(m for m in comb.messages if m.mid == 316)
+    answer = explain_stories(make_query(mid=316), [(m316, conns[16516])], [])
+    answer.warnings += [d.text for d in comb.disagreements]
+    page = write(tmp_path, "disagree", answer)
+    report = open_page(chromium, page, evaluate={
+        "box": "document.querySelector('section.disagree') ? document.querySelector('section.disagree').innerText : ''",
+        "tags": "document.querySelectorAll('i').length"})
+    assert report.console_errors == [] and report.requests == []
+    box = report.values["box"]
+    assert "disagree on sender" in box and "spoof<i onmouseover=alert(1)@other.example" in box
+    assert "disagree on final state" in box and "the logs win" in box and report.values["tags"] == 0
