@@ -9,6 +9,8 @@ Expectation format (written by the RULES engineer):
       - {outcome: dropped, stage: antispam, cause: spam_positive, confidence: certain,
          recommendation_kinds: [safelist, submit_to_cisco]}   # kinds that must be among the recommendations
     fires: [AS-DROP-POSITIVE]           # optional: rule ids that must fire
+    dns: true                           # optional: DNS probes against the loopback name server that
+                                        # serves tests/data/zones (tests/dnsserver.py); offline otherwise
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def _api_ready() -> bool:
 
 
 @cache
-def run_scenario(spec: Path) -> tuple[dict[str, Any], Any]:
+def run_scenario(spec: Path, nameserver: str | None = None) -> tuple[dict[str, Any], Any]:
     from diagnose import api
 
     doc = yaml.safe_load(spec.read_text(encoding="utf-8")) or {}
@@ -41,8 +43,20 @@ def run_scenario(spec: Path) -> tuple[dict[str, Any], Any]:
     for key in PATH_KEYS:
         if query.get(key):
             query[key] = str(spec.parent / query[key])
+    if doc.get("dns"):
+        query.update(nameserver=nameserver, probe_timeout=0.5)
+    else:
+        query["offline"] = True
     logs = [str(spec.with_suffix(".log"))] if spec.with_suffix(".log").exists() else []
     return doc, api.explain(logs, **query)
+
+
+@pytest.fixture(scope="module")
+def nameserver(request) -> str | None:
+    """The loopback name server, started only when some scenario asks for DNS."""
+    if not any((yaml.safe_load(s.read_text(encoding="utf-8")) or {}).get("dns") for s in SPECS):
+        return None
+    return request.getfixturevalue("dns_server").address
 
 
 def _matches(exp: dict[str, Any], f: Any) -> bool:
@@ -55,10 +69,10 @@ def _matches(exp: dict[str, Any], f: Any) -> bool:
 
 @pytest.mark.skipif(not SPECS, reason="no scenarios yet")
 @pytest.mark.parametrize("spec", SPECS, ids=[s.stem for s in SPECS])
-def test_scenario(spec: Path) -> None:
+def test_scenario(spec: Path, nameserver: str | None) -> None:
     if not _api_ready():
         pytest.skip("the log search (api.find_stories) is not built yet")
-    doc, answer = run_scenario(spec)
+    doc, answer = run_scenario(spec, nameserver)
     expect = doc.get("expect") or []
     findings = list(answer.findings)
     described = [(f.outcome, f.stage, f.cause, f.confidence, sorted({r.kind for r in f.recommendations}))
@@ -77,12 +91,12 @@ def test_scenario(spec: Path) -> None:
 
 
 @pytest.mark.skipif(not SPECS, reason="no scenarios yet")
-def test_every_rule_fires_in_some_scenario() -> None:
+def test_every_rule_fires_in_some_scenario(nameserver: str | None) -> None:
     if not _api_ready():
         pytest.skip("the log search (api.find_stories) is not built yet")
     fired: set[str] = set()
     for spec in SPECS:
-        _, answer = run_scenario(spec)
+        _, answer = run_scenario(spec, nameserver)
         fired |= {r for f in answer.findings for r in f.extra.get("rules", [])}
     never = sorted(r.id for r in load_rulebase().rules if r.id not in fired)
     assert not never, f"{len(never)} rules fire in no scenario: {never}"

@@ -7,9 +7,9 @@ once per process.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,26 @@ class Engine:
 
 
 _default: Engine | None = None
+CONTEXT_MARGIN = timedelta(hours=1)
+
+
+def attach_context(case: Case, context: list[Any]) -> None:
+    """Appliance-wide lines (no ICID/MID) near the case become facts of the case."""
+    if not context:
+        return
+    lines = [e for s in (case.connection, case.message) if s is not None for e in s.events]
+    times = [e.ts for e in lines if e.ts is not None]
+    appliances = {e.appliance for e in lines if e.appliance}
+    if not times:
+        return
+    lo, hi = min(times) - CONTEXT_MARGIN, max(times) + CONTEXT_MARGIN
+    have = {id(e) for e in lines}
+    for e in context:
+        if id(e) in have or e.ts is None or not (lo <= e.ts <= hi):
+            continue
+        if appliances and e.appliance and e.appliance not in appliances:
+            continue
+        case.extra_facts.append((e.kind, dict(e.fields), e))
 
 
 def default_engine() -> Engine:
@@ -109,6 +129,7 @@ def explain_stories(
     engine: Engine | None = None,
     config: Any = None,
     probes: Any = None,
+    context: Iterable[Any] = (),
 ) -> Answer:
     """Explain every matching message-recipient and connection.
 
@@ -119,6 +140,8 @@ def explain_stories(
                  `likely`/`possible`; the link Events (e.g. probe_spf_match) are evidence of the link
     config:      an EsaConfig: config facts and the what-if per case
     probes:      callable(case) -> probe Events (PROBES' ProbeHook): the DNS facts each case calls for
+    context:     service-health Events (key expiry, engine errors, suspended deliveries...): each case
+                 gets those of its appliance within CONTEXT_MARGIN of its own lines
     """
     engine = engine or default_engine()
     searched = list(searched or [])
@@ -132,6 +155,9 @@ def explain_stories(
         case.link_events = list(link[0]) if link else []
         case.extra_facts.extend((e.kind, dict(e.fields), e) for e in case.link_events)
         cases.append(case)
+    context = list(context)
+    for case in cases:
+        attach_context(case, context)
     records: list[Record] = []
     findings: list[Finding] = []
     pairs: list[tuple[Record, Finding]] = []
@@ -234,64 +260,12 @@ def _has_messages(conn: ConnectionStory, msgs: list[Any]) -> bool:
 
 
 def _find(logs: Sequence[Any], query: Query, year: int | None) -> Any:
-    """The story search: LOGS' diagnose.api.find_stories, or a plain scan while it is not built."""
+    """The story search (LOGS: diagnose.api.find_stories, prefiltered on bytes)."""
     from diagnose import api
 
-    find = getattr(api, "find_stories", None)
-    if find is None:
-        return _scan(logs, query, year)
-    return find(list(logs), sender=query.sender, recipient=query.recipient, ip=query.ip, mid=query.mid,
-                message_id=query.message_id, subject=query.subject, since=query.since, until=query.until,
-                year=year)
-
-
-@dataclass
-class _Found:
-    messages: list[tuple[MessageStory, ConnectionStory | None]]
-    connections: list[ConnectionStory]
-    searched: list[str]
-
-
-def _scan(logs: Sequence[Any], query: Query, year: int | None,
-          ip_pred: Callable[[str], bool] | None = None) -> _Found:
-    """Read, recognise and correlate every line, keep the stories the question names (streamed)."""
-    from diagnose.collectors import catalogue
-    from diagnose.collectors.correlate import correlate
-    from diagnose.collectors.reader import LogReader
-    from diagnose.model import Event
-
-    reader = LogReader([str(p) for p in logs], year=year)
-    lines = 0
-
-    def events() -> Iterable[Event]:
-        nonlocal lines
-        for display, n, ts, app, level, text in reader:
-            lines += 1
-            r = catalogue.parse(text)
-            if r is not None:
-                yield Event(r[0], ts, app, f"{display}:{n}", text, r[2], level)
-
-    conns: dict[tuple[str, int], ConnectionStory] = {}
-    msgs: list[MessageStory] = []
-    for story in correlate(events()):
-        if isinstance(story, ConnectionStory):
-            if ip_pred is not None:
-                if story.ip and _in_window(story.start, query) and ip_pred(story.ip):
-                    conns[(story.appliance, story.icid)] = story
-                continue
-            if _conn_matches(story, query):
-                conns[(story.appliance, story.icid)] = story
-            elif query.ip is None and (query.sender or query.recipient or query.mid or query.message_id
-                                       or query.subject):
-                conns.setdefault((story.appliance, story.icid), story)  # may carry a matching message
-        elif _msg_matches(story, query):
-            msgs.append(story)
-    pairs = [(m, conns.get((m.appliance, m.icid)) if m.icid is not None else None) for m in msgs]
-    direct = [c for c in conns.values() if ip_pred is not None or (query.ip is not None and _conn_matches(c, query))]
-    if query.ip is not None:
-        pairs = [(m, c) for m, c in pairs if c is not None and c.ip == query.ip] if not query.mid else pairs
-    names = ", ".join(str(p) for p in logs)
-    return _Found(pairs, direct, [f"read {lines} lines of {names} for {query.describe()}"] + list(reader.errors))
+    return api.find_stories(list(logs), sender=query.sender, recipient=query.recipient, ip=query.ip, mid=query.mid,
+                            message_id=query.message_id, subject=query.subject, since=query.since,
+                            until=query.until, year=year)
 
 
 def _in_window(ts: datetime | None, query: Query) -> bool:
@@ -327,17 +301,18 @@ def _msg_matches(m: MessageStory, q: Query) -> bool:
 
 
 def _searched(result: Any, logs: Sequence[Any], query: Query) -> list[str]:
-    """What was searched, for the unknown answer (the search result may describe itself)."""
-    described = getattr(result, "searched", None) or getattr(result, "summary", None)
-    if isinstance(described, str):
-        return [described]
-    if isinstance(described, list):
-        return [str(x) for x in described]
-    names = ", ".join(str(p) for p in logs)
+    """What was searched, for the unknown answer."""
+    files = getattr(result, "files", None) or [str(p) for p in logs]
+    names = ", ".join(str(f) for f in files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
     window = ""
     if query.since or query.until:
         window = f" between {query.since or 'the start'} and {query.until or 'the end'}"
-    return [f"searched {names}{window} for {query.describe()}"]
+    size = ""
+    if getattr(result, "bytes_read", None):
+        size = f" ({result.bytes_read:,} bytes read, {getattr(result, 'lines_parsed', 0):,} lines parsed)"
+    out = [f"searched {names}{window} for {query.describe()}{size}"]
+    out += [f"read problem: {e}" for e in (getattr(result, "errors", None) or [])[:5]]
+    return out
 
 
 def _candidate_ips(query: Query) -> list[tuple[str, str, str]]:
@@ -414,10 +389,12 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
     messages: list[tuple[MessageStory, ConnectionStory | None]] = []
     connections: list[ConnectionStory] = []
     searched: list[str] = []
+    context: list[Any] = []
     if logs:
         result = _find(logs, query, year)
         messages, connections = _stories(result)
         searched = _searched(result, logs, query)
+        context = list(getattr(result, "context", None) or [])
     notes: list[str] = []
     if tracking is not None:
         messages, connections = _add_tracking(tracking, query, messages, connections, searched, notes)
@@ -451,7 +428,7 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
         taken = {(c[0].appliance, c[0].icid) for c in candidates}
         connections = [c for c in connections if (c.appliance, c.icid) not in taken]
         answer = explain_stories(query, messages, connections, candidates=candidates, searched=searched,
-                                 hints=hints, engine=engine, config=esa_config, probes=hook)
+                                 hints=hints, engine=engine, config=esa_config, probes=hook, context=context)
         answer.warnings += notes
         if tracking is not None:  # no rule found an end, but the tracking last state names one (weaker)
             from diagnose.collectors.tracking import apply_last_states
