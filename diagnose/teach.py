@@ -18,6 +18,7 @@ never stops the build: the page says what is missing (`TeachResult.problems` lis
 from __future__ import annotations
 
 import json
+import random
 import re
 import tempfile
 import time
@@ -69,6 +70,9 @@ DERIVED = {
 }
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same result, faster
+
+
 @dataclass
 class TeachResult:
     output: Path
@@ -87,7 +91,7 @@ def _read_yaml(path: Path, problems: list[str], folder: str = "knowledge") -> An
         problems.append(f"{folder}/{path.name} not found")
         return None
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         problems.append(f"{folder}/{path.name} unreadable: {str(exc).splitlines()[0]}")
         return None
@@ -148,9 +152,14 @@ def load_remedies(knowledge: Path, problems: list[str]) -> dict[str, dict[str, A
 def load_rules(rules_dir: Path | None, problems: list[str]) -> list[dict[str, Any]]:
     """Rules as Rule.to_json() dicts: through the engine's loader, or straight from YAML when it fails."""
     try:
-        from diagnose.engine.rulebase import load_rulebase
+        if rules_dir is None:  # the very rulebase the engine diagnoses with (loaded once, shared)
+            from diagnose.engine.explainer import default_engine
 
-        rb = load_rulebase(rules_dir)
+            rb = default_engine().rulebase
+        else:
+            from diagnose.engine.rulebase import load_rulebase
+
+            rb = load_rulebase(rules_dir)
         problems.extend(f"rulebase: {w}" for w in rb.warnings[:20])
         return [r.to_json() for r in rb.rules]
     except ImportError as exc:
@@ -378,16 +387,21 @@ WORKED = (  # recipe -> why it is worth a worked example
     ("hat_throttled", "A suspicious sender over its recipients-per-hour limit"),
     ("sender_dns", "An envelope sender whose domain does not resolve"),
     ("rat_reject", "A recipient domain the appliance does not accept"),
+    ("ldap_drop", "A recipient the directory no longer knows, dropped in the work queue"),
     ("dmarc_reject", "A DMARC p=reject failure"),
     ("mf_drop", "A message filter drops an executable"),
     ("spam_quarantine", "Spam sent to the spam quarantine"),
     ("spam_drop", "Spam dropped by a stricter mail policy"),
+    ("blocklist", "A sender on the recipient's blocklist"),
+    ("graymail_tagged", "Bulk mail delivered with a graymail tag"),
     ("virus", "A virus dropped by anti-virus"),
     ("amp_drop", "Malware dropped by AMP"),
     ("cf_bounce", "A content filter bounces a macro document"),
     ("outbreak", "An Outbreak Filters quarantine"),
     ("remote_reject", "The next hop refuses the recipient"),
     ("deferred", "The next hop defers: still queued"),
+    ("expired", "Deferred until the bounce profile gives up"),
+    ("trusted", "A WHITELIST host: anti-spam skipped, anti-virus still runs"),
     ("spam_tagged", "Suspected spam delivered with a subject tag"),
     ("delivered", "Delivered: the problem is downstream"),
 )
@@ -553,6 +567,7 @@ def build_worked(tmp: Path, seed: int, problems: list[str]) -> tuple[list[Worked
             out[i].append(w)
     if failed:
         problems.append(f"{failed} worked example(s) could not be diagnosed (see their pages)")
+    random.Random(seed).shuffle(out[1])  # quiz questions in another order than the worked examples
     return out[0], out[1]
 
 
