@@ -284,6 +284,15 @@ s("New SMTP ICID 1050 interface Data 1 (192.0.2.25) address 203.0.113.66 reverse
 s("ICID 1050 TCPREFUSE SG RBLBlacklist match dnslist[zen.spamhaus.org] SBRS None country Viet Nam")
 s("ICID 1050 close")
 
+# 20. a message filter drops an executable attachment
+s = story("15:30:40")
+s.connect(1054, "198.51.100.160", "mail.vendor.example", "yes", sbrs="4.4")
+s.envelope(560, 1054, "uma@vendor.example", ["tina@example.com"], "Setup tool", 802311)
+s("MID 560 attachment 'setup_tool.exe'")
+s("Message aborted MID 560 Dropped by filter 'FileType'", 1)
+s("Message finished MID 560 done")
+s("ICID 1054 close")
+
 # 19. still queued when the log ends
 s = story("16:55:10")
 s.connect(1060, "198.51.100.8", "mail.supplier9.example", "yes", sbrs="3.3")
