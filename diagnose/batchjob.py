@@ -192,7 +192,13 @@ def _pool(workers: int) -> Any:
 
 
 def default_workers() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
+    """Cores that are free now: a busy machine gains nothing from more processes (measured)."""
+    cores = os.cpu_count() or 1
+    try:
+        busy = int(os.getloadavg()[0] + 0.5)
+    except OSError:
+        busy = 0
+    return max(1, min(cores - busy, 8))
 
 
 def classify_input(path: str | Path, *, workers: int | None = None, bar: Bar | None = None
