@@ -24,7 +24,7 @@ from diagnose.collectors.configmodel import (
     RatEntry,
     SenderGroup,
 )
-from diagnose.collectors.hat_syntax import ip_network_of
+from diagnose.collectors.hat_syntax import bracket_arg, ip_network_of
 from diagnose.model import Event
 
 # Documented factory defaults of the predefined policies (esa-pipeline.md §2.3, UG-8.5.5 Table 6-1 [C];
@@ -139,14 +139,16 @@ def _member_matches(m: Member, ip: str | None, rdns: str | None, rdns_verified: 
         # Both bounds inclusive; on a shared bound the upper group wins by order ([U] boundary semantics).
         return m.low <= float(sbrs) <= m.high, f"SBRS {sbrs} against {m.value}"
     if m.kind == "dnslist":
-        listed = dnslists.get(m.value.lower())
+        zone = bracket_arg(m.value)
+        listed = dnslists.get(zone.lower())
         if listed is None:
-            return None, f"whether the IP is listed on {m.value} is not known"
-        return listed, f"{'listed' if listed else 'not listed'} on {m.value}"
+            return None, f"whether the IP is listed on {zone} is not known"
+        return listed, f"{'listed' if listed else 'not listed'} on {zone}"
     if m.kind == "country":
         if not country:
             return None, "the sender's country is not known"
-        return country.strip().lower() == m.value.strip().lower(), f"country {country} against {m.value}"
+        wanted = bracket_arg(m.value)
+        return country.strip().lower() == wanted.lower(), f"country {country} against {wanted}"
     return None, f"member {m.value!r} not understood"
 
 

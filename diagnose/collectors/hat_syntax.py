@@ -49,8 +49,8 @@ def parse_member(text: str, source: str = "") -> Member:
         return Member("sbrs", value, low=min(lo, hi), high=max(lo, hi), source=source)
     if _SBRS_NONE.match(value):
         return Member("sbrs", value, include_none=True, source=source)
-    if m := _BRACKET.match(value):
-        return Member(m["kind"].lower(), m["v"].strip(), source=source)
+    if m := _BRACKET.match(value):  # kept as written: mail_logs name the rule the same way
+        return Member(m["kind"].lower(), value, source=source)
     if ip_network_of(value) is not None:
         if "-" in value:
             kind = "range"
@@ -64,6 +64,12 @@ def parse_member(text: str, source: str = "") -> Member:
     if _HOSTNAME.match(value) and not value.replace(".", "").isdigit():
         return Member("hostname", value.lower().rstrip("."), source=source)
     return Member("unknown", value, source=source)
+
+
+def bracket_arg(value: str) -> str:
+    """"dnslist[zen.spamhaus.org]" -> "zen.spamhaus.org" (the text itself when there are no brackets)."""
+    m = _BRACKET.match(value.strip())
+    return m["v"].strip() if m else value.strip()
 
 
 @lru_cache(maxsize=65536)  # the same HAT members are tested for every case of a batch
