@@ -224,9 +224,9 @@ def _value(v: Any) -> str:
     return str(v)
 
 
-def condition_text(c: dict[str, Any], kinds: dict[str, str]) -> str:
+def condition_text(c: dict[str, Any], event_kinds: set[str]) -> str:
     fact = c["fact"]
-    what = DERIVED.get(fact) or (f"a log line of kind {fact} ({kinds[fact]})" if fact in kinds else f"a {fact} fact")
+    what = DERIVED.get(fact) or (f"a {fact} log line" if fact in event_kinds else f"a {fact} fact")
     tests = []
     for t in c.get("where") or []:
         op, val = t["op"], t["value"]
@@ -629,6 +629,9 @@ def build_site(output: str | Path, *, rules_dir: str | Path | None = None, knowl
     """Write the teaching site into `output` (created; existing files of the same names are replaced)."""
     t0 = time.perf_counter()
     out = Path(output)
+    for opt, folder in (("--rules", rules_dir), ("--knowledge", knowledge_dir)):
+        if folder is not None and not Path(folder).is_dir():
+            raise InputError(f"{opt} {folder}: no such folder")
     if out.exists() and not out.is_dir():
         raise InputError(f"--output {out} exists and is not a folder")
     try:
@@ -636,9 +639,6 @@ def build_site(output: str | Path, *, rules_dir: str | Path | None = None, knowl
         (out / "scenarios").mkdir(exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create {out}: {exc.strerror or exc}") from None
-    for opt, folder in (("--rules", rules_dir), ("--knowledge", knowledge_dir)):
-        if folder is not None and not Path(folder).is_dir():
-            raise InputError(f"{opt} {folder}: no such folder")
     res = TeachResult(out)
     problems = res.problems
     knowledge = Path(knowledge_dir) if knowledge_dir else data_dir("knowledge")
@@ -659,7 +659,7 @@ def build_site(output: str | Path, *, rules_dir: str | Path | None = None, knowl
     with tempfile.TemporaryDirectory(prefix="esa-teach-") as tmpd:
         worked_list, quiz_list = build_worked(Path(tmpd), seed, problems) if worked else ([], [])
         kind_examples = _kind_examples(_sample_lines(Path(tmpd), seed))
-    kind_labels = {k: k.replace("_", " ") for k in _event_kinds() | set(kind_examples)}
+    event_kinds = _event_kinds() | set(kind_examples)
 
     def page(name: str, template: str, root: str, **ctx: Any) -> None:
         html = env.get_template(template).render(root=root, css=css, problems=problems, **ctx)
@@ -674,13 +674,13 @@ def build_site(output: str | Path, *, rules_dir: str | Path | None = None, knowl
             key = next((x for x in keys if k.get(x) not in (None, "", [], {})), None)
             sections.append({"label": label, "value": k.get(key) if key else None, "key": keys[0],
                              "is_logs": label.startswith("Log lines")})
-        used = {s["key"] for s in sections} | {x for _, keys in STAGE_SECTIONS for x in keys}
+        used = {x for _, keys in STAGE_SECTIONS for x in keys}
         extra = {kk: v for kk, v in k.items() if kk not in used and not kk.startswith("_")
                  and kk not in ("name", "stage", "id", "title", "order", "phase")}
         st_rules = []
         refs: list[str] = []
         for r in by_stage.get(st, []):
-            st_rules.append({**r, "when_text": [condition_text(c, kind_labels) for c in r["when"]],
+            st_rules.append({**r, "when_text": [condition_text(c, event_kinds) for c in r["when"]],
                              "then_text": then_text(r["then"], remedies)})
             ref = (r["then"].get("set") or {}).get("ref")
             if r["then"].get("fact") == "remedy" and ref and str(ref) not in refs:
@@ -697,9 +697,7 @@ def build_site(output: str | Path, *, rules_dir: str | Path | None = None, knowl
             "sections": sections, "extra": extra, "rules": st_rules, "remedies": st_remedies,
             "missing_refs": missing_refs, "examples": examples,
         })
-    idx = {v["name"]: i for i, v in enumerate(stage_views)}
-    for v in stage_views:
-        i = idx[v["name"]]
+    for i, v in enumerate(stage_views):
         v["prev"] = stage_views[i - 1]["name"] if i > 0 else None
         v["next"] = stage_views[i + 1]["name"] if i + 1 < len(stage_views) else None
 
