@@ -247,6 +247,13 @@ def test_pipeline_model_matches_the_vocabulary():
                           "gui_paths"}, s["name"]
 
 
+def test_pipeline_log_kinds_exist():
+    kinds = _event_kinds()
+    for s in _load(KNOWLEDGE / "pipeline.yaml")["stages"]:
+        for kind in s["log_kinds"]:
+            assert kind in kinds, f"pipeline.yaml {s['name']}: {kind} is not an Event kind"
+
+
 def test_glossary_has_the_core_terms():
     terms = {t["term"] for t in _load(KNOWLEDGE / "glossary.yaml")["terms"]}
     for term in ("ICID", "MID", "RID", "DCID", "RCID", "SBRS", "HAT", "RAT", "MFP", "SLBL", "SDR", "ISQ",

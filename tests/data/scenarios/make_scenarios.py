@@ -156,8 +156,13 @@ L = Log("2026-11-23 11:05:09")
 L.connect(880203, "192.0.2.99", "scanner.branch.example.net", "yes", "REJECT", "BLOCK_LOCAL", "192.0.2.99",
           "2.1", "Germany")
 L("ICID 880203 close")
-scenario("hat_reject_ip_entry", "HAT REJECT by an administrator's IP entry in a custom sender group.", L,
-         {"ip": "192.0.2.99"}, [E("rejected", "hat", "sender_group_entry", kinds=("hat_allowlist",), reason="blocked")],
+L.connect(880204, "192.0.2.99", "scanner.branch.example.net", "yes", "TCPREFUSE", "BLOCK_LOCAL",
+          ".branch.example.net", "2.1", "Germany")
+L("ICID 880204 close")
+scenario("hat_reject_ip_entry", "HAT REJECT / TCPREFUSE by an administrator's entries in a custom sender group: an IP "
+         "address, then a partial host name (.branch.example.net) after the entries were changed.", L,
+         {"ip": "192.0.2.99"}, [E("rejected", "hat", "sender_group_entry", kinds=("hat_allowlist",), reason="blocked"),
+                                E("rejected", "hat", "sender_group_entry", kinds=("hat_allowlist",), reason="blocked")],
          ["HAT-REJECT-ENTRY", "HAT-FIX-ENTRY"])
 
 L = Log("2026-11-23 11:40:00")
