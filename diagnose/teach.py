@@ -221,6 +221,8 @@ def _value(v: Any) -> str:
         return ", ".join(str(x) for x in v)
     if isinstance(v, bool):
         return "true" if v else "false"
+    if v is None or v == "":
+        return "empty"
     return str(v)
 
 
@@ -244,7 +246,7 @@ def condition_text(c: dict[str, Any], event_kinds: set[str]) -> str:
 def then_text(then: dict[str, Any], remedies: dict[str, dict[str, Any]]) -> str:
     f, s = then.get("fact"), then.get("set") or {}
     if f == "stop":
-        return (f"conclude that the message stopped at stage {s.get('stage')} with outcome {s.get('outcome')} "
+        return (f"conclude the outcome: {s.get('outcome')} at stage {s.get('stage')} "
                 f"(cause {s.get('cause')}, reason {s.get('reason')}, confidence {s.get('confidence')})")
     if f == "passed":
         return f"conclude that stage {s.get('stage')} was passed"

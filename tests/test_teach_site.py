@@ -101,7 +101,7 @@ def test_every_rule_appears_on_its_stage_page_with_its_id_as_anchor(site):
     if "HAT-REJECT-SBRS" in {r["id"] for r in rules}:
         block = re.sub(r"<[^>]+>", "", hat.split('id="HAT-REJECT-SBRS"', 1)[1].split("</article>", 1)[0])
         assert "hat_decision" in block and "REJECT, TCPREFUSE" in block
-        assert "outcome rejected" in block and "poor_sender_reputation" in block
+        assert "outcome: rejected at stage hat" in block and "poor_sender_reputation" in block
 
 
 def test_no_internal_link_is_broken(site):
