@@ -246,25 +246,69 @@ def classify_input(path: str | Path, *, workers: int | None = None, bar: Bar | N
 
 # ---------------------------------------------------------------------------- with --logs
 
-def _with_logs(row: dict[str, Any], logs: Sequence[str], year: int | None, explain: Callable[..., Any],
-               cache: dict[tuple[Any, ...], Any]) -> None:
+class StoryIndex:
+    """The stories of the logs, read once, found by MID and by recipient for each bounce."""
+
+    def __init__(self, logs: Sequence[str], year: int | None = None) -> None:
+        from diagnose import api
+        from diagnose.engine.explainer import _stories
+
+        find = getattr(api, "find_stories", None)
+        if find is None:
+            raise InputError("batch --logs needs the mail_logs reader (diagnose.api.find_stories), "
+                             "which this build does not have yet")
+        pairs, _ = _stories(find(list(logs), year=year))
+        self.by_mid: dict[int, list[tuple[Any, Any]]] = defaultdict(list)
+        self.by_rcpt: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
+        for story, conn in pairs:
+            self.by_mid[story.mid].append((story, conn))
+            for r in {str(e.fields["recipient"]).lower() for e in story.events if e.fields.get("recipient")}:
+                self.by_rcpt[r].append((story, conn))
+
+    def find(self, mid: int | None, recipient: str | None, sender: str | None) -> list[tuple[Any, Any]]:
+        rcpt = (recipient or "").lower()
+        if mid is not None and mid in self.by_mid:
+            found = self.by_mid[mid]
+            if rcpt:
+                found = [p for p in found if rcpt in self._recipients(p[0])] or found
+            return found
+        found = list(self.by_rcpt.get(rcpt, [])) if rcpt else []
+        if sender:
+            found = [p for p in found if (p[0].sender or "").lower() == sender.lower()] or found
+        return found
+
+    @staticmethod
+    def _recipients(story: Any) -> set[str]:
+        return {str(e.fields["recipient"]).lower() for e in story.events if e.fields.get("recipient")}
+
+
+def _with_logs(row: dict[str, Any], index: StoryIndex, cache: dict[tuple[Any, ...], Any]) -> None:
     """Join one bounce to its story in the logs and take the full diagnosis."""
-    key = (row.get("mid"), row.get("recipient"), row.get("sender"))
+    from diagnose.engine.explainer import explain_stories, make_query
+
+    key = (row.get("mid"), (row.get("recipient") or "").lower(), (row.get("sender") or "").lower())
     if key not in cache:
-        try:
-            if row.get("mid") is not None:
-                cache[key] = explain(list(logs), mid=row["mid"], recipient=row.get("recipient"), year=year)
-            elif row.get("recipient") or row.get("sender"):
-                cache[key] = explain(list(logs), recipient=row.get("recipient"), sender=row.get("sender"), year=year)
-            else:
-                cache[key] = InputError("no recipient or sender to look for in the logs")
-        except InputError as exc:
-            cache[key] = exc
-    answer = cache[key]
-    if isinstance(answer, Exception):
-        row["log_note"] = str(answer)
+        found = index.find(row.get("mid"), row.get("recipient"), row.get("sender"))
+        if not found:
+            who = row.get("recipient") or row.get("sender") or "this bounce"
+            cache[key] = f"no message to {who} in the logs given"
+        else:
+            try:
+                query = make_query(recipient=row.get("recipient"), sender=row.get("sender"))
+                cache[key] = explain_stories(query, found[:20], [])
+            except InputError as exc:
+                cache[key] = str(exc)
+    _take_finding(row, cache[key])
+
+
+def _take_finding(row: dict[str, Any], answer: Any) -> None:
+    """The row takes the diagnosis of the first finding about its recipient (or says why not)."""
+    if isinstance(answer, str):
+        row["log_note"] = answer
         return
-    findings = list(getattr(answer, "findings", []) or [])
+    findings = [f for f in answer.findings
+                if not row.get("recipient") or (f.recipient or "").lower() == row["recipient"].lower()]
+    findings = findings or list(answer.findings)
     if not findings:
         row["log_note"] = "no finding in the logs"
         return
@@ -280,6 +324,23 @@ def _with_logs(row: dict[str, Any], logs: Sequence[str], year: int | None, expla
         row["hard"] = hard_reason(f.reason)
     if f.sender_ip:
         row["ip"] = f.sender_ip
+
+
+def _with_explain(row: dict[str, Any], logs: Sequence[str], year: int | None, explain: Callable[..., Any],
+                  cache: dict[tuple[Any, ...], Any]) -> None:
+    """Join one bounce through diagnose.api.explain (used with --tracking, which joins there)."""
+    key = (row.get("mid"), row.get("recipient"), row.get("sender"))
+    if key not in cache:
+        try:
+            if row.get("mid") is not None:
+                cache[key] = explain(list(logs), mid=row["mid"], recipient=row.get("recipient"), year=year)
+            elif row.get("recipient") or row.get("sender"):
+                cache[key] = explain(list(logs), recipient=row.get("recipient"), sender=row.get("sender"), year=year)
+            else:
+                cache[key] = "no recipient or sender to look for in the logs"
+        except InputError as exc:
+            cache[key] = str(exc)
+    _take_finding(row, cache[key])
 
 
 def run(input: str | Path | None = None, *, logs: Sequence[str] = (), since: str | None = None,
@@ -298,20 +359,24 @@ def run(input: str | Path | None = None, *, logs: Sequence[str] = (), since: str
     p = Path(input)
     if not p.exists():
         raise InputError(f"batch: no such input: {p}")
-    bar = Bar(None, "bounces", show=show_progress)
+    index = StoryIndex(logs, year) if logs and not tracking else None
     explain = None
-    cache: dict[tuple[Any, ...], Any] = {}
-    if logs or tracking:
+    if tracking:
         import functools
 
         from diagnose import api
-        explain = functools.partial(api.explain, tracking=tracking) if tracking else api.explain
+        explain = functools.partial(api.explain, tracking=tracking)
+    bar = Bar(None, "bounces", show=show_progress)
+    cache: dict[tuple[Any, ...], Any] = {}
     try:
-        for kind, item in classify_input(p, workers=1 if logs or tracking else workers, bar=bar):
-            if kind == "row" and (logs or tracking):
+        for kind, item in classify_input(p, workers=workers, bar=bar):
+            if kind == "row" and (index is not None or explain is not None):
                 item["explain"] = _explain_cmd_row(item, logs, tracking)
-                assert explain is not None
-                _with_logs(item, logs, year, explain, cache)
+                if index is not None:
+                    _with_logs(item, index, cache)
+                else:
+                    assert explain is not None
+                    _with_explain(item, logs, year, explain, cache)
             yield kind, item
     finally:
         bar.close()
