@@ -268,7 +268,7 @@ def test_scenario_files_are_well_formed(path: Path):
     assert log.is_file(), f"{log.name} missing"
     assert doc["description"] and doc["query"] and doc["expect"]
     for exp in doc["expect"]:
-        assert set(exp) <= {"outcome", "stage", "cause", "confidence", "reason", "recommendation_kinds", "mid",
+        assert set(exp) <= {"outcome", "stage", "cause", "confidence", "reason", "recommendation_kinds", "mid", "icid",
                             "recipient"}
         if "outcome" in exp:
             assert exp["outcome"] in OUTCOMES

@@ -18,6 +18,7 @@ from diagnose.collectors import catalogue
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "diagnose" / "sample" / "mail_logs"
 SCENARIOS = sorted((ROOT / "tests" / "data" / "scenarios").glob("*.log"))
+SYSLOG = re.compile(r"^<\d+>(?P<ts>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) (?:\S+ )?[\w-]+: (?:(?P<level>Info|Warning): )?(?P<text>.*)$")
 LINE = re.compile(r"^(?P<ts>[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}) (?P<level>Info|Warning|Critical|Debug): "
                   r"(?P<text>.*)$")
 
@@ -33,6 +34,11 @@ def _lines(path: Path) -> list[re.Match[str]]:
 
 @pytest.mark.parametrize("path", [SAMPLE, *SCENARIOS], ids=lambda p: p.stem)
 def test_every_line_is_a_known_shape_in_time_order(path: Path):
+    if path.read_text(encoding="utf-8").startswith("<"):  # syslog-pushed: no header, no year
+        texts = [SYSLOG.match(raw) for raw in path.read_text(encoding="utf-8").splitlines()]
+        assert all(texts), f"{path.name}: not a syslog-pushed line"
+        assert all(catalogue.parse(m["text"]) for m in texts)
+        return
     lines = _lines(path)
     assert lines[0]["text"] == "Begin Logfile" and lines[1]["text"].startswith("Version: ")
     times = [datetime.strptime(" ".join(m["ts"].split()), "%a %b %d %H:%M:%S %Y") for m in lines]

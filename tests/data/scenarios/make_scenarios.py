@@ -1312,6 +1312,44 @@ scenario("health_appliance_context", "Appliance-wide service health lines (Elast
          "ICID/MID; they explain the case only once the engine attaches appliance context to cases.", L,
          {"mid": 7400}, [E("deferred", "delivery", "still_queued", "likely", kinds=("retry_delivery",))], [])
 
+# ====================================================================== consolidated event logs (CEF, 14.x+)
+def cef(stamp: str, version: str, mid: int, icid: int, sender: str, rcpt: str, ip: str, act: str, details: str,
+        verdicts: str, subject: str) -> str:
+    return (f"<166>{stamp} consolidated_event: CEF:0|Cisco|C100V Email Security Virtual Appliance|{version}|"
+            f"ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|deviceExternalId={SERIAL} ESAMID={mid} "
+            f"ESAICID={icid} {verdicts} endTime=Tue Nov 24 {stamp[7:]} 2026 dvc=192.0.2.25 "
+            f"startTime=Tue Nov 24 {stamp[7:]} 2026 deviceInboundInterface=IncomingMail ESAMailFlowPolicy=ACCEPT "
+            f"suser={sender} cs1Label=MailPolicy cs1=DEFAULT act={act}"
+            + (f" ESAFinalActionDetails={details}" if details else "")
+            + f" duser={rcpt} cfp1Label=SBRSScore cfp1=1.2 ESASenderGroup=UNKNOWNLIST sourceAddress={ip} msg='{subject}'")
+
+
+class Syslog:
+    """Syslog-pushed lines (no year, no Begin Logfile header): explain needs --year."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+
+V = ("ESAAMPVerdict=SKIPPED ESAASVerdict={as_} ESAAVVerdict=NEGATIVE ESACFVerdict=NO_MATCH ESADLPVerdict=NOT_EVALUATED "
+     "ESAGMVerdict=NEGATIVE ESAMFVerdict=NOT_EVALUATED ESAOFVerdict=NEGATIVE")
+L = Syslog([
+    cef("Nov 24 16:40:02", "14.2.0-620", 8801, 990101, "promo@deals.example", "kim@example.com", "198.51.100.88",
+        "QUARANTINED", "To SPAM", V.format(as_="POSITIVE"), "Deal of the day"),
+    cef("Nov 24 16:41:10", "14.2.0-620", 8802, 990102, "noreply@invoices.example", "kim@example.com", "198.51.100.89",
+        "DELIVERED", "", V.format(as_="NEGATIVE"), "Your invoice"),
+    cef("Nov 24 16:42:30", "14.2.0-620", 8803, 990103, "sender@slowlink.example", "kim@example.com", "198.51.100.90",
+        "ABORTED", "Receiving aborted by sender", V.format(as_="NOT_EVALUATED").replace("SKIPPED", "NOT_EVALUATED"),
+        ""),
+])
+scenario("cef_consolidated_events", "AsyncOS 14+ Consolidated Event Logs only (syslog-pushed CEF, grammar of the "
+         "Elastic samples, values ours): one message in the Spam Quarantine, one delivered, one whose receipt the "
+         "sender aborted.", L, {"recipient": "kim@example.com", "year": 2026},
+         [E("quarantined", "antispam", "spam_quarantined", kinds=("release_quarantine",)),
+          E("delivered", "delivery", "delivered_downstream", kinds=("fix_destination",)),
+          E("rejected", "hat", "receiving_aborted", kinds=("sender_fix",))],
+         ["AS-CEF-QUARANTINED-SPAM", "DLV-CEF-DELIVERED", "HAT-CEF-ABORTED"])
+
 # ====================================================================== writer
 
 def main() -> None:
