@@ -36,6 +36,7 @@ _WRAP_LOG = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3}) - (.+?)\s*\(\s*'(\d{3})'\
 _WRAP_DSN = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3}) - (.+?)(?:\s+(\d{3})[- ]'(.*)')?\s*(?:\(delivery attempts: \d+\))?\s*$", re.S)
 _RESPONSE_LIST = re.compile(r"""(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""")
 _MAX_TEXT = 8192  # a reply longer than this is an attached message, not a reply
+_MATCH_TEXT = 2048  # the patterns read this much: bounds the time one hostile text can cost
 # reasons that say "look at the text again" when they come from the status table (Sisimai's retry set)
 _RETRY = frozenset({"undefined", "onhold", "systemerror", "securityerror", "networkerror", "userunknown"})
 # temporary problems that end in "expired" when the DSN says the retries ran out
@@ -237,9 +238,9 @@ def classify_text(
         raw = inner
         if not given_status:
             given_status = wrap_status if not find_status(inner) else None
-    low = normalise(raw)
-    st = _pick_status(given_status, raw)
-    code = code or find_code(raw)
+    low = normalise(raw[:_MATCH_TEXT * 2])[:_MATCH_TEXT]
+    st = _pick_status(given_status, raw[:_MATCH_TEXT])
+    code = code or find_code(raw[:_MATCH_TEXT])
     temporary = None if _is_permanent(st, code) is None else not _is_permanent(st, code)
 
     act = (action or "").strip().lower()

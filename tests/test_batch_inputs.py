@@ -231,3 +231,36 @@ def test_progress_draws_when_forced():
 def test_cli_formats_on_the_esa_fixtures(run_cli, shared_dir, fmt):
     r = run_cli("batch", str(shared_dir / "fixtures" / "bounces-esa-replies"), "--format", fmt)
     assert r.returncode == 0 and "badreputation" in r.stdout
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from diagnose.collectors.bounces import parse_dsn  # noqa: E402
+
+_DSN_PARTS = st.sampled_from([
+    b"From: MAILER-DAEMON@x.example\n", b"Subject: Undelivered Mail Returned to Sender\n",
+    b"Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n", b"\n", b"--B\n",
+    b"Content-Type: message/delivery-status\n", b"Final-Recipient: rfc822; a@b.example\n", b"Action: failed\n",
+    b"Status: 5.1.1\n", b"Diagnostic-Code: smtp; 550 5.1.1 user unknown\n", b"--B--\n", b"X-Failed-Recipients: \n",
+    b"Content-Type: message/rfc822\n", b"Content-Transfer-Encoding: base64\n", b"=?utf-8?B?////?=\n", b"\xff\xfe\x00",
+])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_DSN_PARTS, st.binary(max_size=40)), max_size=40))
+def test_parse_dsn_never_raises(parts):
+    for b in parse_dsn(b"".join(parts), "fuzz"):
+        assert b.source.startswith("fuzz")
+        if not b.error:
+            classify_bounce(b)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(max_size=30), min_size=1, max_size=30))
+def test_csv_reader_never_raises(tmp_path, cells):
+    path = tmp_path / "fuzz.csv"
+    body = "recipient,status,diagnostic\n" + "\n".join(",".join(cells[i:i + 3]) for i in range(0, len(cells), 3))
+    path.write_text(body, encoding="utf-8", errors="replace")
+    for b in read_bounces(path):
+        assert b.source.startswith(str(path))
