@@ -328,7 +328,8 @@ def enrich_finding(finding: Any, config: EsaConfig, inputs: dict[str, Any], even
     for e in events:
         if e.kind == "config_log_mismatch":
             sentences.append(e.text + ".")
-            finding.why.append(f"CONFIG: {e.text}")
+            if not any(e.text in w for w in finding.why):  # the rulebase may already quote it
+                finding.why.append(f"CONFIG: {e.text}")
     if sentences:
         finding.summary = finding.summary.rstrip() + " " + " ".join(sentences)
     kind = _kind_for(finding)

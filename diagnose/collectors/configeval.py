@@ -344,7 +344,8 @@ def domain_listed(listener: Listener, domain: str) -> RatEntry | None:
 # ---------------------------------------------------------------- facts for the engine
 
 def _event(kind: str, source: str, text: str, **fields: Any) -> Event:
-    return Event(kind=kind, ts=None, appliance="", source=source, text=text, fields=fields)
+    # `summary` repeats the text as a field: the engine passes extra facts' fields only, and rules quote it
+    return Event(kind=kind, ts=None, appliance="", source=source, text=text, fields={**fields, "summary": text})
 
 
 def _policy_text(hat: Hat, policy: MailFlowPolicy) -> tuple[str, dict[str, Any]]:
