@@ -9,11 +9,13 @@ import mailbox
 import shutil
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from diagnose import api
 from diagnose.batchjob import BatchResult, write_html
 from diagnose.classify import classify_bounce
-from diagnose.collectors.bounces import detect, read_bounces
+from diagnose.collectors.bounces import detect, parse_dsn, read_bounces
 from diagnose.csvsafe import safe_cell
 from diagnose.progress import Bar, progress
 
@@ -232,11 +234,6 @@ def test_cli_formats_on_the_esa_fixtures(run_cli, shared_dir, fmt):
     r = run_cli("batch", str(shared_dir / "fixtures" / "bounces-esa-replies"), "--format", fmt)
     assert r.returncode == 0 and "badreputation" in r.stdout
 
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from diagnose.collectors.bounces import parse_dsn  # noqa: E402
 
 _DSN_PARTS = st.sampled_from([
     b"From: MAILER-DAEMON@x.example\n", b"Subject: Undelivered Mail Returned to Sender\n",
