@@ -38,6 +38,7 @@ class Pattern:
     ids: tuple[str, ...] = ()  # id groups present in the regex, for the counting correlator
     index: int = -1  # position in PATTERNS; its marker group in a family regex is `_index`
     shared_id: bool = False  # its family regex captures the leading MID/ICID/DCID as group 1
+    shared_field: str = ""  # "mid", "icid" or "dcid": the id right after the first word
     gid: dict[str, str] = field(default_factory=dict)  # id field -> its group name in the family regex
 
 
@@ -615,6 +616,8 @@ _SHARED_PREFIXES = (r"MID (?P<mid>\d+) ", r"ICID (?P<icid>\d+) ", r"DCID (?P<dci
 _FAMILIES: dict[str, re.Pattern[str]] = {}
 _BRANCH: dict[str, Pattern] = {}  # "_i" -> pattern
 _PREFIX: list[tuple[str, Pattern, re.Pattern[str]]] = []
+_SUB: dict[tuple[str, str], re.Pattern[str]] = {}  # (first word, word after the id) -> branches after the id
+_SUB_FIRST = frozenset(("MID", "ICID", "DCID"))
 
 
 def _index() -> None:
@@ -648,6 +651,17 @@ def _family_regex(ps: list[Pattern]) -> re.Pattern[str]:
             p.gid[shared_name] = "_shared"
         head = _GROUP.sub("(?P<_shared>", shared)  # the shared id, group 1
         alts.append(head + "(?:" + "|".join(_branch(p, len(shared)) for p in inner) + ")")
+        # sub-families by the word after the id ("MID 12 queued ..." -> ("MID", "queued")), matched
+        # from that word on: a handful of branches instead of fifty
+        first = shared.split(" ", 1)[0]
+        subs: dict[str, list[Pattern]] = {}
+        for p in inner:
+            p.shared_field = shared_name
+            for k in p.keys:
+                if len(k) == 3 and k[0] == first and k[1] == "*":
+                    subs.setdefault(k[2], []).append(p)
+        for word, members in subs.items():
+            _SUB[(first, word)] = re.compile("|".join(_branch(p, len(shared)) for p in members))
     alts.extend(_branch(p, 0) for p in ps if p not in inner)
     return re.compile("|".join(alts))
 
@@ -669,7 +683,17 @@ def classify(text: str) -> tuple[Pattern, re.Match[str]] | None:
     """The first catalogue shape that matches the whole text, with the match that recognised it
     (pass both to `fields()`)."""
     sp = text.find(" ")
-    rx = _FAMILIES.get(text[:sp] if sp >= 0 else text)
+    t0 = text[:sp] if sp >= 0 else text
+    if t0 in _SUB_FIRST:
+        sp2 = text.find(" ", sp + 1)
+        if sp2 > 0 and text[sp + 1:sp2].isdecimal():
+            sp3 = text.find(" ", sp2 + 1)
+            sub = _SUB.get((t0, text[sp2 + 1:sp3] if sp3 > 0 else text[sp2 + 1:]))
+            if sub is not None:
+                m = sub.match(text, sp2 + 1)
+                if m is not None:
+                    return _BRANCH[m.lastgroup], m  # type: ignore[index]
+    rx = _FAMILIES.get(t0)
     if rx is not None:
         m = rx.match(text)
         if m is not None:

@@ -268,6 +268,19 @@ def correlate(events: Iterable[Event], grace: int = 4096) -> Iterator[Story]:
     yield from c.finish()
 
 
+def stories_count_full(lines: Iterable[tuple]) -> tuple[int, int, int, int]:
+    """(lines, recognised, connections, messages) through the full path: Events and story objects,
+    streamed (stories are dropped as they come out). For benchmarks and cross-checks."""
+    tally = [0, 0]
+    conns = msgs = 0
+    for s in correlate(to_events(lines, tally)):
+        if isinstance(s, MessageStory):
+            msgs += 1
+        else:
+            conns += 1
+    return tally[0], tally[1], conns, msgs
+
+
 def stories(events: Iterable[Event]) -> tuple[list[ConnectionStory], list[MessageStory]]:
     conns: list[ConnectionStory] = []
     msgs: list[MessageStory] = []
@@ -400,16 +413,25 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
     from diagnose.collectors import catalogue
     from diagnose.collectors.envelope import LEVELS, WEEKDAYS, _full_ts
 
-    classify = catalogue.classify
+    families, branch, prefixed = catalogue._FAMILIES, catalogue._BRANCH, catalogue._PREFIX
+    subs, sub_first = catalogue._SUB, catalogue._SUB_FIRST
     shape = catalogue.shape
-
-    def kind_is_cef(p: catalogue.Pattern) -> bool:
-        return p.kind == "cef_event"
-
-    counts: dict[str, int] = {}
+    patterns = catalogue.PATTERNS
+    # per shape: (mid group, icid group, new_mid group, action group) in its family regex, and
+    # whether a line of it can open or close a story in a way the dict fast path would miss
+    roles = []
+    for p in patterns:
+        gid = p.gid
+        roles.append((gid.get("mid") if "mid" in p.ids else None, gid.get("icid") if "icid" in p.ids else None,
+                      gid.get("new_mid") if "new_mid" in p.ids else None, gid.get("action"),
+                      p.kind in _MSG_END or p.kind == "mid_start" or p.kind == "filter_action",
+                      # old-style `Message aborted MID n Dropped by filter 'x'` is a final line too
+                      "message_aborted" if p.name == "filter_aborted" else p.kind))
+    counts = [0] * len(patterns)
     unknown: dict[str, list] = {}
     counter = StoryCounter()
     conn, msg = counter.conn, counter.msg
+    open_m, open_c = counter.open_m, counter.open_c
     appliances: set[str] = set()
     n = ok = 0
     lo = hi = prev_ts = None
@@ -420,15 +442,23 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
         parse = ctx.parse
         for idx, raw in enumerate(block):
             # -- envelope: the file format inline, anything else through the general parser
-            if raw[24:25] == " " and raw[:3] in WEEKDAYS and (i := raw.find(": ", 25, 40)) > 0 and raw[25:i] in LEVELS:
+            if raw.startswith(" Info: ", 24) and raw[:3] in WEEKDAYS:
+                i = 29  # the common case, without searching for the level
+            elif raw[24:25] == " " and raw[:3] in WEEKDAYS and (i := raw.find(": ", 25, 40)) > 0 \
+                    and raw[25:i] in LEVELS:
+                pass
+            else:
+                i = 0
+            if i:
                 key = raw[:24]
                 if key != prev_key:
                     prev_key = key
                     ts = _full_ts(key)
                 text = raw[i + 2:]
-                if text[:1] == " ":
+                c0 = text[:1]
+                if c0 == " ":
                     text = text.lstrip(" ")
-                if text[:9] == "Version: ":
+                elif c0 == "V" and text[:9] == "Version: ":
                     ctx.parse(raw)
                     app = ctx.appliance
                     appliances.add(app)
@@ -446,64 +476,84 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
                     lo = ts
                 elif ts > hi:
                     hi = ts
-            # -- shape
-            r = classify(text)
-            if r is None:
-                s = shape(text)
-                u = unknown.get(s)
-                if u is None:
-                    if len(unknown) >= MAX_SHAPES:
-                        s = "(other shapes)"
-                        u = unknown.get(s)
+            # -- shape: catalogue.classify, inlined
+            sp = text.find(" ")
+            t0 = text[:sp] if sp >= 0 else text
+            m = None
+            shared = None  # the id right after the first word, when a sub-family matched
+            if t0 in sub_first:
+                sp2 = text.find(" ", sp + 1)
+                if sp2 > 0 and (shared := text[sp + 1:sp2]).isdecimal():
+                    sp3 = text.find(" ", sp2 + 1)
+                    sub = subs.get((t0, text[sp2 + 1:sp3] if sp3 > 0 else text[sp2 + 1:]))
+                    if sub is not None:
+                        m = sub.match(text, sp2 + 1)
+                if m is None:
+                    shared = None
+            if m is None:
+                rx = families.get(t0)
+                if rx is not None:
+                    m = rx.match(text)
+            if m is not None:
+                p = branch[m.lastgroup]  # type: ignore[index]
+            else:
+                p = None
+                for prefix, pp, prx in prefixed:
+                    if text.startswith(prefix) and (m := prx.match(text)) is not None:
+                        p = pp
+                        break
+                if p is None:
+                    s = shape(text)
+                    u = unknown.get(s)
                     if u is None:
-                        u = unknown[s] = [0, text[:300], f"{display}:{first_no + idx}"]
-                u[0] += 1
-                continue
-            ok += 1
-            p, m = r
-            name = p.name
-            counts[name] = counts.get(name, 0) + 1
-            role = p.ids
-            if not role:
-                if kind_is_cef(p):  # CEF ids come from key=value pairs, not regex groups
+                        if len(unknown) >= MAX_SHAPES:
+                            s = "(other shapes)"
+                            u = unknown.get(s)
+                        if u is None:
+                            u = unknown[s] = [0, text[:300], f"{display}:{first_no + idx}"]
+                    u[0] += 1
+                    continue
+                if p.kind == "cef_event":  # CEF ids come from key=value pairs, not regex groups
                     f = catalogue.fields(p, m)
                     if isinstance(f.get("mid"), int) and f["mid"] > 0:
                         msg(line_app, f["mid"], p.kind)
                         if isinstance(f.get("icid"), int) and f["icid"] > 0:
                             conn(line_app, f["icid"], p.kind)
+                ok += 1
+                counts[p.index] += 1
                 continue
-            # -- stories (ids straight from the family match; p.regex matches when a prefix shape won)
-            kind = p.kind
-            g = m.group if m.re is not p.regex else None
-            gid = p.gid
-            if "mid" in role:
-                v = g(gid["mid"]) if g else m.group("mid")
+            ok += 1
+            pi = p.index
+            counts[pi] += 1
+            mg, ig, ng, ag, special, kind = roles[pi]
+            # -- stories; the dict checks skip the call for a line of an open, started story
+            if mg is not None:
+                v = shared if shared is not None and mg == "_shared" else m.group(mg)
                 if v is None:
                     continue
                 mid = int(v)
-                if mid > 0:
+                if (special or open_m.get((line_app, mid)) != 1) and mid > 0:
                     msg(line_app, mid, kind)
-                if "new_mid" in role:
-                    msg(line_app, int(g(gid["new_mid"]) if g else m.group("new_mid")), "linked", True)
-                if "icid" in role:  # a message line naming its connection (as Correlator does)
-                    icid = int(g(gid["icid"]) if g else m.group("icid"))
-                    if icid > 0:
+                if ng is not None:
+                    msg(line_app, int(m.group(ng)), "linked", True)
+                if ig is not None:  # a message line naming its connection (as Correlator does)
+                    icid = int(m.group(ig))
+                    if icid > 0 and open_c.get((line_app, icid)) is None:
                         conn(line_app, icid, kind)
-            elif "icid" in role:
-                v = g(gid["icid"]) if g else m.group("icid")
-                a = gid.get("action")
-                action = (g(a) if g else m.group("action")) if a else p.const.get("action")
+            elif ig is not None:
+                v = shared if shared is not None and ig == "_shared" else m.group(ig)
                 if v is not None:
-                    conn(line_app, int(v), kind, action)
+                    conn(line_app, int(v), kind, m.group(ag) if ag else p.const.get("action"))
         n += len(block)
         if progress is not None:
             progress(n)
     counter.finish()
-    st = LogStats(lines=n, recognized=ok, shapes=counts, files=[lf.display for lf in reader.files],
+    st = LogStats(lines=n, recognized=ok, shapes={p.name: c for p, c in zip(patterns, counts, strict=True) if c},
+                  files=[lf.display for lf in reader.files],
                   errors=list(reader.errors))
     kinds: dict[str, int] = {}
     by_name = catalogue.BY_NAME
-    for name, c in counts.items():
+    for name, c in st.shapes.items():
         k = by_name[name].kind
         kinds[k] = kinds.get(k, 0) + c
     st.kinds = kinds
