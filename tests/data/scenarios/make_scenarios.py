@@ -1309,8 +1309,10 @@ L("MID 7400 queued for delivery", 1)
 L("Deliveries are currently suspended [example.com]", 1)
 scenario("health_appliance_context", "Appliance-wide service health lines (Elastic samples: feature key expiry, AMP "
          "cloud HTTP 502, suspended deliveries) around a message that stays queued. The health lines carry no "
-         "ICID/MID; they explain the case only once the engine attaches appliance context to cases.", L,
-         {"mid": 7400}, [E("deferred", "delivery", "still_queued", "likely", kinds=("retry_delivery",))], [])
+         "ICID/MID; the engine attaches them to the cases of the same hour. Asked by time window.", L,
+         {"since": "2026-11-25 17:00", "until": "2026-11-25 18:00"},
+         [E("deferred", "delivery", "still_queued", "likely", kinds=("retry_delivery",))],
+         ["AS-KEY-EXPIRY", "AV-KEY-EXPIRY", "AMP-CLOUD-ERROR", "DLV-SUSPENDED"])
 
 # ====================================================================== consolidated event logs (CEF, 14.x+)
 def cef(stamp: str, version: str, mid: int, icid: int, sender: str, rcpt: str, ip: str, act: str, details: str,
