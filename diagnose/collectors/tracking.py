@@ -31,6 +31,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -357,10 +358,37 @@ _TS_FORMATS = (
 _TZ_RX = re.compile(r"\s*\((?:GMT|UTC)\s*(?P<off>[+-]\d{1,2}:?\d{2})?\)\s*$|\s*(?:Z|[+-]\d{2}:?\d{2})$", re.I)
 
 
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                                       "dec"), start=1)}
+_FAST_DMY = re.compile(r"(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d\d):(\d\d)(?::(\d\d))?$")
+_FAST_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d))?$")
+
+
+def _fast_time(t: str) -> datetime | None:
+    """The two shapes tracking exports use, without strptime's locale work (a CSV has many rows)."""
+    try:
+        m = _FAST_DMY.match(t)
+        if m and m.group(2).lower() in _MONTHS:
+            return datetime(int(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)), int(m.group(4)),
+                            int(m.group(5)), int(m.group(6) or 0))
+        m = _FAST_ISO.match(t)
+        if m:
+            return datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5)),
+                            int(m.group(6) or 0))
+    except ValueError:  # 31 Feb and friends: let strptime say no
+        return None
+    return None
+
+
 def parse_time(text: Any) -> tuple[datetime | None, int | None]:
     """Tracking time text -> (naive time as displayed, UTC offset seconds or None)."""
     if not isinstance(text, str) or not text.strip():
         return None, None
+    return _parse_time(text)
+
+
+@lru_cache(maxsize=8192)  # exports repeat the same second many times
+def _parse_time(text: str) -> tuple[datetime | None, int | None]:
     t = " ".join(text.split())
     offset: int | None = None
     m = _TZ_RX.search(t)
@@ -379,6 +407,9 @@ def parse_time(text: Any) -> tuple[datetime | None, int | None]:
             offset = sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
         t = t[: m.start()].strip()
     t = re.sub(r"\.\d+$", "", t)  # fractional seconds
+    fast = _fast_time(t)
+    if fast is not None:
+        return fast, offset
     for fmt in _TS_FORMATS:
         try:
             return datetime.strptime(t, fmt), offset
