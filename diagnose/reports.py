@@ -301,12 +301,23 @@ def demo_answer() -> Any:
     if not logs.exists():
         raise InputError(f"the built-in demo sample is missing ({logs})")
     question = demo_question(sample)
-    return api.explain([str(logs)], **question)
+    return api.explain([str(logs)], offline=True, **question)  # offline: the demo sends no DNS query
 
 
 def demo_question(sample: Path) -> dict[str, Any]:
-    """The question the demo ticket answers: the sample's README names one (`ticket: --ip X`), else the
-    first refused connection in the sample."""
+    """The question the demo ticket answers: the first of the sample's questions.yaml (the poor-reputation
+    HAT rejection), else one its README names (`ticket: --ip X`), else the first refused connection."""
+    try:
+        import yaml
+
+        questions = yaml.safe_load((sample / "questions.yaml").read_text(encoding="utf-8"))
+        ask = questions[0]["ask"] if isinstance(questions, list) and questions else None
+        if isinstance(ask, dict) and ask:
+            return {str(k): v for k, v in ask.items()}
+    except (OSError, ValueError, KeyError, TypeError, ImportError):
+        pass
+    except Exception:  # a YAML error: fall back on the README and the logs
+        pass
     readme = sample / "README.md"
     if readme.exists():
         m = re.search(r"ticket:\s*--(ip|mid|sender|recipient)\s+(\S+)", readme.read_text(encoding="utf-8"))

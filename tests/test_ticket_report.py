@@ -337,3 +337,16 @@ def test_disagreement_between_logs_and_tracking_is_shown(chromium, tmp_path):  #
     box = report.values["box"]
     assert "disagree on sender" in box and "spoof<i onmouseover=alert(1)@other.example" in box
     assert "disagree on final state" in box and "the logs win" in box and report.values["tags"] == 0
+
+
+def test_demo_ticket_screenshot_command(tmp_path, chromium):  # noqa: F811  (skips without chromium)
+    if not (ROOT / "diagnose" / "sample" / "mail_logs").exists():
+        pytest.skip("the built-in demo sample is not in this build")
+    png, html = tmp_path / "demo.png", tmp_path / "demo.html"
+    r = subprocess.run([sys.executable, "-m", "diagnose.reports", "screenshot", "--output", str(png),
+                        "--html", str(html)], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    w, h = png_size(png.read_bytes())
+    assert w >= 1000 and h >= 1000
+    page = html.read_text()
+    assert "rejected" in page and "Host Access Table" in page and "<svg" in page
