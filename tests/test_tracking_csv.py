@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from diagnose.collectors.tracking import CSV_HEADERS, read_tracking, tracking_stories
 from diagnose.model import InputError
@@ -92,3 +94,36 @@ def test_formula_like_cells_are_kept_verbatim(tmp_path):
 def test_documented_headers_cover_the_issue_columns():
     for key in ("time", "sender", "recipient", "subject", "last_state", "mid", "icid", "sender_ip", "sbrs"):
         assert CSV_HEADERS[key]
+
+
+_cells = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=25) | st.sampled_from(
+    ["Delivered", "Dropped by antivirus", "12", "-3.5", "07 Sep 2022 08:10:33 (GMT)", "a@b.example", "", '"', "=1+1"])
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(_cells, min_size=0, max_size=12), max_size=8),
+       header=st.permutations(["Time", "Sender", "Recipient", "Subject", "Last State", "MID", "ICID", "Sender IP",
+                               "SBRS", "Odd"]))
+def test_any_rows_never_crash(tmp_path, rows, header):
+    import csv as _csv
+    import io
+
+    buf = io.StringIO()
+    w = _csv.writer(buf)
+    w.writerow(header)
+    for r in rows:
+        w.writerow(r)
+    p = tmp_path / "fuzz.csv"
+    p.write_text(buf.getvalue(), encoding="utf-8")
+    data = read_tracking(p)
+    assert data.records + sum("row skipped" in x for x in data.problems) <= len([r for r in rows if any(
+        c.strip() for c in r)]) + 1
+    for e in data.events:
+        assert e.source.startswith(f"tracking:{p}#row ")
+
+
+def test_binary_garbage_is_an_input_error(tmp_path):
+    p = tmp_path / "g.csv"
+    p.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(InputError):
+        read_tracking(p)
