@@ -23,7 +23,7 @@ import gzip
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from os import PathLike
 from typing import Any
 
@@ -207,69 +207,122 @@ class _Hit:
     line: str
 
 
-def _chunks(lf: LogFile, errors: list[str], stop: int | None = None) -> Iterator[tuple[bytes, int]]:
-    """Line-aligned chunks of the (decompressed) file with their byte offset; up to `stop` bytes."""
+@dataclass
+class _Chunk:
+    """Whole lines buf[lo:hi] of a file, buf[0] being at byte `base` of the (decompressed) file.
+    The big reads are scanned in place (no copy); only a line cut by a read is joined."""
+
+    buf: bytes
+    lo: int
+    hi: int
+    base: int
+    lines_before: int = 0
+    joined: bool = False  # a line cut by two reads, joined
+
+    @property
+    def start(self) -> int:
+        return self.base + self.lo
+
+
+_NL_CACHE: dict[tuple, int] = {}  # (file version, offset, length) -> newlines: later passes do not count again
+
+
+def _file_key(lf: LogFile) -> tuple:
+    try:
+        st = lf.path.stat()
+        return (str(lf.path), st.st_size, st.st_mtime_ns)
+    except OSError:
+        return (str(lf.path), -1, -1)
+
+
+def _newlines(lf: LogFile, c: _Chunk) -> int:
+    key = (_file_key(lf), c.start, c.hi - c.lo)
+    n = _NL_CACHE.get(key)
+    if n is None:
+        if len(_NL_CACHE) > 100_000:
+            _NL_CACHE.clear()
+        n = _NL_CACHE[key] = c.buf.count(b"\n", c.lo, c.hi)
+    return n
+
+
+def _chunks(lf: LogFile, errors: list[str], stop: int | None = None,
+            counter: list[int] | None = None) -> Iterator[_Chunk]:
+    """Line-aligned pieces of the file, in order, with line numbers; up to about `stop` bytes."""
     try:
         fh = lf.open()
     except OSError as exc:
         errors.append(f"{lf.display}: {exc}")
         return
     with fh:
-        base = 0
-        buf = b""
+        base = 0  # file offset of data[0]
+        tail = b""  # the unfinished last line of the previous read
+        lines = 0
         while stop is None or base < stop:
             try:
                 data = fh.read(SCAN_CHUNK)
             except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
                 errors.append(f"{lf.display}: unreadable after this point ({exc})")
                 data = b""
+            if counter is not None:
+                counter[0] += len(data)
             if not data:
-                if buf:
-                    yield buf + b"\n", base
+                if tail:
+                    yield _Chunk(tail + b"\n", 0, len(tail) + 1, base - len(tail), lines)
                 return
-            chunk = buf + data if buf else data
-            end = chunk.rfind(b"\n") + 1
-            if end == 0:
-                buf = chunk
+            first = data.find(b"\n")
+            if first < 0:
+                tail = (tail + data)[-(1 << 20):]  # an endless line: keep its last MiB
+                base += len(data)
                 continue
-            buf = chunk[end:]
-            yield chunk[:end], base
-            base += end
+            lo = 0
+            if tail:
+                piece = _Chunk(tail + data[: first + 1], 0, len(tail) + first + 1, base - len(tail), lines, True)
+                yield piece
+                lines += 1
+                lo = first + 1
+            hi = data.rfind(b"\n") + 1
+            if lo < hi:
+                c = _Chunk(data, lo, hi, base, lines)
+                yield c
+                lines += _newlines(lf, c)
+            tail = data[hi:]
+            base += len(data)
+
+
+def _scan_chunk(c: _Chunk, needles: Iterable[bytes], rank: tuple[int, int]) -> list[_Hit]:
+    """Lines of one chunk that contain any of the needles (a needle ending in a digit must end the number)."""
+    buf, lo, hi = c.buf, c.lo, c.hi
+    starts: set[int] = set()
+    find, rfind = buf.find, buf.rfind
+    for needle in needles:
+        digit_end = needle[-1:].isdigit()
+        pos = find(needle, lo, hi)
+        while pos >= 0:
+            after = pos + len(needle)
+            if not digit_end or after >= hi or not 48 <= buf[after] <= 57:
+                starts.add(rfind(b"\n", lo, pos) + 1 or lo)
+            pos = find(needle, after, hi)
+    hits = []
+    last, n = lo, c.lines_before
+    for start in sorted(starts):
+        n += buf.count(b"\n", last, start)
+        last = start
+        end = find(b"\n", start, hi)
+        line = buf[start:end if end >= 0 else hi][:65536].decode("utf-8", "replace")
+        if line.endswith("\r"):
+            line = line[:-1]
+        hits.append(_Hit(rank, n + 1, c.base + start, line))
+    return hits
 
 
 def _scan(lf: LogFile, rank: tuple[int, int], needles: Callable[[], list[bytes]], errors: list[str],
           on_chunk_end: Callable[[int], None] | None = None, stop: int | None = None,
           counter: list[int] | None = None) -> Iterator[_Hit]:
-    """Lines of one file that contain any of the needles (whole-number needles end at a non-digit).
-
-    `needles` is called per chunk, so ids found while scanning are looked for in the next chunks.
-    """
-    lines_before = 0
-    for chunk, base in _chunks(lf, errors, stop):
-        if counter is not None:
-            counter[0] += len(chunk)
-        starts: set[int] = set()
-        for needle in needles():
-            digit_end = needle[-1:].isdigit()
-            pos = chunk.find(needle)
-            while pos >= 0:
-                after = pos + len(needle)
-                if not digit_end or after >= len(chunk) or not 48 <= chunk[after] <= 57:
-                    starts.add(chunk.rfind(b"\n", 0, pos) + 1)
-                pos = chunk.find(needle, after)
-        last, n = 0, lines_before
-        for start in sorted(starts):
-            n += chunk.count(b"\n", last, start)
-            last = start
-            end = chunk.find(b"\n", start)
-            raw = chunk[start:end if end >= 0 else len(chunk)]
-            line = raw[:65536].decode("utf-8", "replace")
-            if line.endswith("\r"):
-                line = line[:-1]
-            yield _Hit(rank, n + 1, base + start, line)
-        lines_before += chunk.count(b"\n")
+    """Lines of one file that contain any of the needles; `needles` is asked again for every chunk."""
+    for c in _chunks(lf, errors, stop, counter):
+        yield from _scan_chunk(c, needles(), rank)
         if on_chunk_end is not None:
-            on_chunk_end(base + len(chunk))
+            on_chunk_end(c.base + c.hi)
 
 
 def _needles_for(q: Query) -> list[bytes]:
@@ -358,11 +411,32 @@ class _IdSets:
             return (app, dcid) in self.dcids
         return False
 
-    def needles(self) -> list[bytes]:
-        out = []
-        for v in sorted(self.numbers):
-            out += [b" %d" % v, b"ID=%d" % v]
-        return out
+    def needles(self, cef: bool = True) -> list[bytes]:
+        return [nd for v in self.order for nd in _id_needles(v, cef)]
+
+
+def _id_needles(v: int, cef: bool = True) -> tuple[bytes, ...]:
+    """How an id number appears: after a space (`MID 12`, `DCID: 12`, `Message 12`, `MID = 12`,
+    `Bounced: 12:0`) or, in CEF consolidated events, after `ID=` (`ESAMID=12`)."""
+    return (b" %d" % v, b"ID=%d" % v) if cef else (b" %d" % v,)
+
+
+_CEF_SEEN: dict[tuple, bool] = {}
+
+
+def _has_cef(lf: LogFile, errors: list[str]) -> bool:
+    """Does this file hold CEF consolidated events? (a subscription of its own: its first MiB says)"""
+    key = _file_key(lf)
+    v = _CEF_SEEN.get(key)
+    if v is None:
+        v = False
+        try:
+            with lf.open() as fh:
+                v = b"CEF:" in fh.read(1 << 20)
+        except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            errors.append(f"{lf.display}: {exc}")
+        _CEF_SEEN[key] = v
+    return v
 
 
 def find_stories(
@@ -429,12 +503,40 @@ def _needle_search(q: Query, reader: LogReader, res: SearchResult,
         if progress is not None:
             progress(counter[0], total * max(res.passes, 1))
 
-    # pass 1: the query's own needles (and the few service-health lines, kept aside)
-    ids = _IdSets()
-    needles = _needles_for(q) + list(_CONTEXT_NEEDLES)
-    res.passes = 1
+    anchored: set[int] = set()  # id numbers whose opening line (New SMTP ICID/DCID, Start MID) was found
+    kept_offsets: list[int] = []
+
+    def anchor(ev: Event) -> None:
+        f = ev.fields
+        if ev.kind in ("mid_start", "generated", "bounce_generated"):
+            anchored.add(f["mid"])
+        elif ev.kind == "icid_new":
+            anchored.add(f["icid"])
+        elif ev.kind == "dcid_new":
+            anchored.add(f["dcid"])
+        if isinstance(f.get("new_mid"), int):
+            anchored.add(f["new_mid"])  # born on this line: nothing of it comes before
+
+    def take(hit: _Hit, lf: LogFile) -> None:
+        key = (hit.file_rank, hit.lineno)
+        if key in kept:
+            return
+        ev = parse(hit, lf)
+        if ev is not None and ids.take(ev):
+            kept[key] = (hit.file_rank, hit.lineno, ev)
+            kept_offsets.append(hit.offset)
+            anchor(ev)
+
+    def kept_in_chunk(lo: int, hi: int) -> bool:
+        return any(lo <= o < hi for o in kept_offsets[-64:])
+
     kept: dict[tuple[tuple[int, int], int], tuple[tuple[int, int], int, Event]] = {}
     context: list[Event] = []
+
+    # pass 1: the query's own needles
+    ids = _IdSets()
+    needles = _needles_for(q)
+    res.passes = 1
     for si, fi, lf in files:
         for hit in _scan(lf, (si, fi), lambda: needles, reader.errors, tick, counter=counter):
             ev = parse(hit, lf)
@@ -443,37 +545,46 @@ def _needle_search(q: Query, reader: LogReader, res: SearchResult,
             if event_matches(q, ev):
                 ids.seed(ev)
                 kept[(hit.file_rank, hit.lineno)] = (hit.file_rank, hit.lineno, ev)
-            elif ev.kind in CONTEXT_KINDS:
-                context.append(ev)
+                anchor(ev)
     if len(ids.numbers) > MAX_ID_NEEDLES:
         res.bytes_read = counter[0]
         raise _TooMany()
 
-    # pass 2: every line of those ids; ids revealed join the needles for the following chunks
+    # pass 2: every line of those ids. Ids revealed on the way (the DCIDs a MID was delivered on,
+    # linked MIDs, the connection) join the needles at once and are looked for again in this
+    # chunk and the one before: the lines that open a DCID, MID or ICID come just before. Only ids
+    # whose opening line is still missing after that need the catch-up pass 3.
     revealed_at: dict[int, tuple[int, int, int]] = {}  # number -> (set, file, offset of the chunk)
     if ids.numbers:
         res.passes = 2
-        position = [0]
         for si, fi, lf in files:
-            position[0] = 0
-
-            def moved(offset: int) -> None:
-                position[0] = offset
-                tick(offset)
-
-            for hit in _scan(lf, (si, fi), ids.needles, reader.errors, moved, counter=counter):
-                key = (hit.file_rank, hit.lineno)
-                if key in kept:
-                    continue
-                ev = parse(hit, lf)
-                if ev is None:
-                    continue
-                before = len(ids.order)
-                if ids.take(ev):
-                    kept[key] = (hit.file_rank, hit.lineno, ev)
-                if len(ids.order) != before:
-                    for v in ids.order[before:]:
-                        revealed_at.setdefault(v, (si, fi, position[0]))
+            prev: _Chunk | None = None
+            cef = _has_cef(lf, reader.errors)
+            for c in _chunks(lf, reader.errors, counter=counter):
+                known = len(ids.order)
+                todo = _scan_chunk(c, ids.needles(cef), (si, fi))
+                while todo:
+                    before = len(ids.order)
+                    for hit in todo:
+                        take(hit, lf)
+                    todo = []
+                    fresh = ids.order[before:]
+                    if fresh:  # look again, for the new ids only, in this chunk and the one before
+                        needles_new = [nd for v in fresh for nd in _id_needles(v, cef)]
+                        todo = _scan_chunk(c, needles_new, (si, fi))
+                        if prev is not None:
+                            todo += _scan_chunk(prev, needles_new, (si, fi))
+                for v in ids.order[known:]:
+                    revealed_at.setdefault(v, (si, fi, prev.start if prev is not None else 0))
+                if not c.joined or prev is None:
+                    prev = c  # a joined line is one line: the look-back keeps the read before it
+                tick(c.base + c.hi)
+                if kept_in_chunk(c.start, c.base + c.hi):  # service-health lines near the stories
+                    for hit in _scan_chunk(c, _CONTEXT_NEEDLES, (si, fi)):
+                        ev = parse(hit, lf)
+                        if ev is not None and ev.kind in CONTEXT_KINDS:
+                            context.append(ev)
+        revealed_at = {v: w for v, w in revealed_at.items() if v not in anchored}
 
     # pass 3: ids revealed in pass 2 were not looked for before the chunk after the one that
     # revealed them; ids revealed here were looked for nowhere
@@ -487,8 +598,9 @@ def _needle_search(q: Query, reader: LogReader, res: SearchResult,
             if not wanted:
                 continue
             here = [w[2] for v, w in todo.items() if w[:2] == (si, fi)]
-            stop = max(here) + 2 * SCAN_CHUNK if len(here) == len(wanted) else None
-            needle_list = [n for v in wanted for n in (b" %d" % v, b"ID=%d" % v)]
+            stop = max(here) + SCAN_CHUNK if len(here) == len(wanted) else None
+            cef = _has_cef(lf, reader.errors)
+            needle_list = [n for v in wanted for n in _id_needles(v, cef)]
             for hit in _scan(lf, (si, fi), lambda nl=needle_list: nl, reader.errors, tick, stop=stop,
                              counter=counter):
                 key = (hit.file_rank, hit.lineno)
@@ -500,14 +612,13 @@ def _needle_search(q: Query, reader: LogReader, res: SearchResult,
                 before = len(ids.order)
                 if ids.take(ev):
                     kept[key] = (hit.file_rank, hit.lineno, ev)
+                    anchor(ev)
                 if len(ids.order) != before:
                     for v in ids.order[before:]:
                         revealed_at[v] = (1 << 30, 0, 0)  # look everywhere
 
-    times = [e.ts for _r, _n, e in kept.values() if e.ts is not None]
-    if times:
-        lo, hi = min(times) - timedelta(hours=1), max(times) + timedelta(hours=1)
-        res.context = [e for e in context if e.ts is not None and lo <= e.ts <= hi]
+    seen_ctx: set[str] = set()
+    res.context = [e for e in context if not (e.source in seen_ctx or seen_ctx.add(e.source))]
     res.bytes_read = counter[0]
     return list(kept.values())
 
