@@ -265,8 +265,11 @@ def test_glossary_has_the_core_terms():
 def test_scenario_files_are_well_formed(path: Path):
     doc = _load(path)
     log = path.with_suffix(".log")
-    assert log.is_file(), f"{log.name} missing"
     assert doc["description"] and doc["query"] and doc["expect"]
+    if "ndr" in doc["query"]:  # explained from the bounce text alone
+        assert not log.exists() and len(doc["query"]["ndr"]) > 10
+        return
+    assert log.is_file(), f"{log.name} missing"
     for exp in doc["expect"]:
         assert set(exp) <= {"outcome", "stage", "cause", "confidence", "reason", "recommendation_kinds", "mid", "icid",
                             "recipient"}
@@ -278,6 +281,8 @@ def test_scenario_files_are_well_formed(path: Path):
             assert exp["confidence"] in CONFIDENCES
         for kind in exp.get("recommendation_kinds", []):
             assert kind in RECOMMENDATION_KINDS
+    if "ndr" in doc["query"]:
+        return
     lines = log.read_text(encoding="utf-8").splitlines()
     stamp = re.compile(r"^(?:[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4} |<\d+>[A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d )")
     for line in lines:

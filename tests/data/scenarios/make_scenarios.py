@@ -1352,6 +1352,62 @@ scenario("cef_consolidated_events", "AsyncOS 14+ Consolidated Event Logs only (s
           E("rejected", "hat", "receiving_aborted", kinds=("sender_fix",))],
          ["AS-CEF-QUARANTINED-SPAM", "DLV-CEF-DELIVERED", "HAT-CEF-ABORTED"])
 
+# ====================================================================== bounce text only (--ndr), no logs
+NDR_SCENARIOS: list[dict] = []
+
+
+def ndr_scenario(name: str, description: str, text: str, expect: dict, fires: list[str]) -> None:
+    NDR_SCENARIOS.append({"name": name, "description": description, "query": {"ndr": text}, "expect": [expect],
+                          "fires": fires})
+
+
+ndr_scenario("ndr_hat_poor_reputation", "Only the bounce the sender forwarded: the ESA's HAT reject text "
+             "(TechNote 200436 / esa-admin-notes.txt wording).",
+             "mail.company.example: 554-mail.company.example 554 Your access to this mail system has been rejected "
+             "due to the sending MTA's poor reputation. If you believe that this failure is in error, please contact "
+             "the intended recipient via alternate means.",
+             E("rejected", "hat", "poor_sender_reputation", "likely", kinds=("hat_allowlist", "sender_fix")),
+             ["HAT-NDR-SBRS", "HAT-FIX-SBRS-GROUP"])
+ndr_scenario("ndr_hat_rate_limit", "Bounce text with the 452 rate-limit reply (text observed, not a documented "
+             "default).", "452 Too many recipients received this hour",
+             E("rejected", "hat", "rate_limited", "likely", kinds=("raise_limit",)), ["HAT-NDR-THROTTLE"])
+ndr_scenario("ndr_hat_tls_required", "Bounce text: STARTTLS required.", "530 5.7.0 Must issue a STARTTLS command first",
+             E("rejected", "hat", "inbound_tls_required", "likely", kinds=("sender_fix",)), ["HAT-NDR-TLS-REQUIRED"])
+ndr_scenario("ndr_hat_size", "Bounce text: message size (TechNote 118546).", "552 #5.3.4 message size exceeds limit",
+             E("rejected", "hat", "message_too_big", "likely", kinds=("raise_limit", "sender_fix")), ["HAT-NDR-SIZE"])
+ndr_scenario("ndr_sdr_reject", "Bounce text: SDR reject (seen in the wild, not documented).",
+             "554 5.7.1 Your access to this mail system has been rejected due to poor reputation of a domain used in "
+             "message transfer", E("rejected", "sdr", "sdr_reject", "likely", kinds=("sdr_exception",)),
+             ["SDR-NDR-REJECT"])
+ndr_scenario("ndr_sender_domain", "Bounce text: envelope sender domain does not exist (TechNote 118506).",
+             "553 #5.1.8 Domain of sender address <orders@shop-onl1ne.example> does not exist",
+             E("rejected", "sender_verification", "sender_domain_not_exist", "likely", kinds=("sender_fix",
+                                                                                              "exception_table")),
+             ["SV-NDR-DOMAIN"])
+ndr_scenario("ndr_sender_exception", "Bounce text: Exception Table reject default text.",
+             "553 Envelope sender <ceo@spoofy.example> rejected",
+             E("rejected", "sender_verification", "exception_table_reject", "likely", kinds=("exception_table",)),
+             ["SV-NDR-EXCEPTION"])
+ndr_scenario("ndr_sender_unresolved", "Bounce text: the sender domain could not be resolved (temporary).",
+             "451 #4.1.8 Domain of sender address <monitor@lab.example> could not be resolved",
+             E("rejected", "sender_verification", "sender_domain_unresolvable", "likely", kinds=("sender_fix",)),
+             ["SV-NDR-UNRESOLVED"])
+ndr_scenario("ndr_rat", "Bounce text: 550 #5.1.0 Address rejected (RAT or LDAP accept: possible).",
+             "550 #5.1.0 Address rejected", E("rejected", "rat", "recipient_not_accepted", "possible",
+                                              kinds=("rat_accept", "sender_fix")), ["RAT-NDR-REJECT"])
+ndr_scenario("ndr_dmarc_reject", "Bounce text: DMARC profile reject default text.",
+             "550 #5.7.1 DMARC unauthenticated mail is prohibited.",
+             E("rejected", "authentication", "dmarc_reject", "likely", kinds=("sender_fix", "filter_exception")),
+             ["AUTH-NDR-DMARC-REJECT"])
+ndr_scenario("ndr_dmarc_temp", "Bounce text: DMARC temporary failure default text.",
+             "451 #4.7.1 Unable to perform DMARC verification.",
+             E("rejected", "authentication", "dmarc_temperror", "likely", kinds=("sender_fix",)), ["AUTH-NDR-DMARC-TEMP"])
+ndr_scenario("ndr_spf_reject", "Bounce text: SPF reject default text.", "550 #5.7.1 SPF unauthorized mail is prohibited.",
+             E("rejected", "authentication", "spf_reject", "likely", kinds=("sender_fix",)), ["AUTH-NDR-SPF-REJECT"])
+ndr_scenario("ndr_spf_temp", "Bounce text: SPF temporary error default text.",
+             "451 #4.4.3 Temporary error occurred during SPF verification.",
+             E("rejected", "authentication", "spf_temperror", "likely", kinds=("sender_fix",)), ["AUTH-NDR-SPF-TEMP"])
+
 # ====================================================================== writer
 
 def main() -> None:
@@ -1363,7 +1419,13 @@ def main() -> None:
         doc = {"description": sc["description"], "query": sc["query"], "expect": sc["expect"], "fires": sc["fires"]}
         (HERE / f"{sc['name']}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, width=110, allow_unicode=True),
                                                  encoding="utf-8")
-    print(f"{len(SCENARIOS)} scenarios written to {HERE}")
+    for sc in NDR_SCENARIOS:
+        assert sc["name"] not in names, sc["name"]
+        names.add(sc["name"])
+        doc = {"description": sc["description"], "query": sc["query"], "expect": sc["expect"], "fires": sc["fires"]}
+        (HERE / f"{sc['name']}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, width=110, allow_unicode=True),
+                                                 encoding="utf-8")
+    print(f"{len(SCENARIOS)} log scenarios and {len(NDR_SCENARIOS)} bounce-text scenarios written to {HERE}")
 
 
 if __name__ == "__main__":
