@@ -97,6 +97,7 @@ def batch(
     until: str | None = None,
     year: int | None = None,
     workers: int | None = None,
+    config: Sequence[str | PathLike[str]] | None = None,
 ) -> BatchResult:
     """Classify every bounce of `input` (CSV, DSN .eml / folder / maildir / mbox, ESA bounce log).
 
@@ -115,7 +116,8 @@ def batch(
         except OSError:
             result.form = None
     for kind, item in batchjob.run(input, logs=[str(x) for x in logs], since=since, until=until, year=year,
-                                   workers=workers, show_progress=False):
+                                   workers=workers, show_progress=False,
+                                   config=[str(c) for c in config] if config else None):
         (result.rows if kind == "row" else result.errors).append(item)
     return result
 

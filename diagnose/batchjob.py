@@ -282,7 +282,8 @@ class StoryIndex:
         return {str(e.fields["recipient"]).lower() for e in story.events if e.fields.get("recipient")}
 
 
-def _with_logs(row: dict[str, Any], index: StoryIndex, cache: dict[tuple[Any, ...], Any]) -> None:
+def _with_logs(row: dict[str, Any], index: StoryIndex, cache: dict[tuple[Any, ...], Any],
+               config: Any = None) -> None:
     """Join one bounce to its story in the logs and take the full diagnosis."""
     from diagnose.engine.explainer import explain_stories, make_query
 
@@ -295,7 +296,7 @@ def _with_logs(row: dict[str, Any], index: StoryIndex, cache: dict[tuple[Any, ..
         else:
             try:
                 query = make_query(recipient=row.get("recipient"), sender=row.get("sender"))
-                cache[key] = explain_stories(query, found[:20], [])
+                cache[key] = explain_stories(query, found[:20], [], config=config)
             except InputError as exc:
                 cache[key] = str(exc)
     _take_finding(row, cache[key])
@@ -345,16 +346,22 @@ def _with_explain(row: dict[str, Any], logs: Sequence[str], year: int | None, ex
 
 def run(input: str | Path | None = None, *, logs: Sequence[str] = (), since: str | None = None,
         until: str | None = None, year: int | None = None, workers: int | None = None,
-        show_progress: bool | None = None, tracking: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        show_progress: bool | None = None, tracking: str | None = None,
+        config: Sequence[str] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
     """The batch as a stream of ("row", row) / ("error", error), in input order.
 
-    tracking: a Message Tracking export (JSON/CSV) joined like the logs (the logs win)."""
+    tracking: a Message Tracking export (JSON/CSV) joined like the logs (the logs win).
+    config: appliance configuration files (--config), read once and used for every diagnosis."""
     logs = [str(x) for x in logs]
+    esa_config = None
+    if config:
+        from diagnose.collectors.esaconfig import load_config
+        esa_config = load_config(config)
     if input is None:
         if not logs and not tracking:
             raise InputError("batch: give an INPUT of bounces, or --logs with --since/--until for the overview")
         yield from overview(logs, since=since, until=until, year=year, show_progress=show_progress,
-                            tracking=tracking)
+                            tracking=tracking, config=esa_config)
         return
     p = Path(input)
     if not p.exists():
@@ -365,7 +372,7 @@ def run(input: str | Path | None = None, *, logs: Sequence[str] = (), since: str
         import functools
 
         from diagnose import api
-        explain = functools.partial(api.explain, tracking=tracking)
+        explain = functools.partial(api.explain, tracking=tracking, config=esa_config)
     bar = Bar(None, "bounces", show=show_progress)
     cache: dict[tuple[Any, ...], Any] = {}
     try:
@@ -373,7 +380,7 @@ def run(input: str | Path | None = None, *, logs: Sequence[str] = (), since: str
             if kind == "row" and (index is not None or explain is not None):
                 item["explain"] = _explain_cmd_row(item, logs, tracking)
                 if index is not None:
-                    _with_logs(item, index, cache)
+                    _with_logs(item, index, cache, esa_config)
                 else:
                     assert explain is not None
                     _with_explain(item, logs, year, explain, cache)
@@ -397,8 +404,9 @@ def _explain_cmd_row(row: dict[str, Any], logs: Sequence[str], tracking: str | N
 # ---------------------------------------------------------------------------- overview (no INPUT)
 
 def overview(logs: Sequence[str], *, since: str | None = None, until: str | None = None, year: int | None = None,
-             show_progress: bool | None = None, tracking: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every message or connection in the window that was not delivered, diagnosed."""
+             show_progress: bool | None = None, tracking: str | None = None,
+             config: Any = None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every message or connection in the window that was not delivered, diagnosed (config: an EsaConfig)."""
     from diagnose import api
     from diagnose.engine.explainer import _stories, explain_stories, make_query
 
@@ -419,6 +427,9 @@ def overview(logs: Sequence[str], *, since: str | None = None, until: str | None
             where, _, what = problem.partition(": ")
             yield "error", {"source": where, "error": what or problem}
     explain_stories = _with_last_states(explain_stories) if tracking else explain_stories
+    if config is not None:
+        import functools
+        explain_stories = functools.partial(explain_stories, config=config)
     bar = Bar(len(messages) + len(connections) or None, "stories", show=show_progress)
     try:
         for i, (story, conn) in enumerate(messages):

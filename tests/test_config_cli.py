@@ -94,3 +94,29 @@ def test_hostile_or_broken_config_is_one_line_exit_2(run_cli, tmp_path, doc, wor
 def test_missing_config_file(run_cli, tmp_path):
     r = run_cli("explain", "--logs", LOGS, "--offline", "--ip", "192.0.2.1", "--config", tmp_path / "nope.xml")
     assert r.returncode == 2 and "configuration file not found" in r.stderr
+
+
+def test_batch_overview_with_config(run_cli, tmp_path):
+    out = tmp_path / "rows.jsonl"
+    r = run_cli("batch", "--logs", LOGS, "--since", "2024-10-07 00:00", "--until", "2024-10-08 00:00",
+                "--config", CONFIG / "hat_export.txt", "--config", CONFIG / "rat_export.txt",
+                "--format", "jsonl", "--output", out)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    by_stage = {row["stage"]: row for row in rows}
+    assert "no entry for domain newco.example" in by_stage["rat"]["summary"]
+    assert by_stage["rat"]["diagnosis"]["what_if"]["recommendation"] == "rat_accept"
+    hat_rows = [row for row in rows if row["stage"] == "hat"]
+    assert hat_rows and all(row["diagnosis"]["what_if"]["method"].startswith("configuration what-if")
+                            for row in hat_rows)
+
+
+def test_api_batch_passes_config(tmp_path):
+    from diagnose import api
+    bounces = tmp_path / "bounces.csv"
+    bounces.write_text("recipient,sender,reason\njane@newco.example,bob@sender.example,"
+                       "550 #5.1.0 Address rejected\n")
+    result = api.batch(bounces, logs=[LOGS], config=[CONFIG / "esa_config.xml"])
+    row = result.rows[0]
+    assert row["stage"] == "rat" and "no entry for domain newco.example" in row["summary"]
+    assert row["diagnosis"]["what_if"]["after"]["rat"]["access"] == "ACCEPT"

@@ -36,6 +36,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--year", type=int, metavar="YYYY", help="year for syslog-pushed lines, which carry none")
     p.add_argument("--tracking", metavar="FILE",
                    help="Message Tracking export (REST API JSON or CSV), joined like --logs (the logs win)")
+    p.add_argument("--config", metavar="FILE", action="append",
+                   help="appliance configuration (XML export, HAT or RAT export; repeat for several): with --logs, "
+                        "findings name the sender group / policy / RAT entry and carry the configuration what-if")
     p.add_argument("--format", choices=("csv", "jsonl", "html"), default="csv")
     p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     p.add_argument("--workers", type=int, metavar="N", help="processes to classify with (default: one per core)")
@@ -50,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers: give a number of processes, 1 or more")
     stream = batchjob.run(args.input, logs=args.logs, since=args.since, until=args.until, year=args.year,
-                          workers=args.workers, tracking=args.tracking)
+                          workers=args.workers, tracking=args.tracking, config=args.config)
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
     out_path = Path(args.output) if args.output else None

@@ -384,8 +384,11 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
         raise InputError("say what to look for: --sender, --recipient, --ip, --mid, --message-id or --subject")
     esa_config = None
     if config is not None:
-        from diagnose.collectors.esaconfig import load_config
-        esa_config = load_config([config] if isinstance(config, str | Path) else list(config))
+        from diagnose.collectors.esaconfig import EsaConfig, load_config
+        if isinstance(config, EsaConfig):  # loaded once by the caller (batch)
+            esa_config = config
+        else:
+            esa_config = load_config([config] if isinstance(config, str | Path) else list(config))
     messages: list[tuple[MessageStory, ConnectionStory | None]] = []
     connections: list[ConnectionStory] = []
     searched: list[str] = []
