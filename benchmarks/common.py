@@ -23,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "data" / "logs" / "cribl_mail_logs.txt"
 NEEDLE = "bench-needle@partner.example"
-NEEDLE_SOURCE = "user19@bsi-gmbh.com"  # the sender replaced by NEEDLE in the middle copy
+# the sender replaced by NEEDLE in the middle copy: MID 24611505, a complete story (CASE spam drop)
+NEEDLE_SOURCE = "207-TJZ-824.0.5556.0.0.2629.7.2401844@potomac1050.mktomail.com"
 CACHE = Path(os.environ.get("ESA_BENCH_DIR", "/tmp/esa-diagnose-bench"))
 
 _ID = re.compile(r"\b(ICID|MID|DCID|RCID)(:? )(\d+)")
@@ -57,7 +58,7 @@ def _templates() -> tuple[list[tuple[str, str, list]], dict[str, int]]:
 
 def build(lines: int = 5_000_000, path: Path | None = None) -> Path:
     """Write (or reuse) a log of at least `lines` lines; returns its path."""
-    path = path or CACHE / f"mail_logs_{lines}.txt"
+    path = path or CACHE / f"mail_logs_{lines}_v2.txt"
     if path.exists() and path.stat().st_size > 0:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
