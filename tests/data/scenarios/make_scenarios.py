@@ -1404,6 +1404,19 @@ ndr_scenario("ndr_dmarc_temp", "Bounce text: DMARC temporary failure default tex
              E("rejected", "authentication", "dmarc_temperror", "likely", kinds=("sender_fix",)), ["AUTH-NDR-DMARC-TEMP"])
 ndr_scenario("ndr_spf_reject", "Bounce text: SPF reject default text.", "550 #5.7.1 SPF unauthorized mail is prohibited.",
              E("rejected", "authentication", "spf_reject", "likely", kinds=("sender_fix",)), ["AUTH-NDR-SPF-REJECT"])
+ndr_scenario("ndr_asyncos_remote_user_unknown", "Our own appliance's DSN: the AsyncOS class text wraps the next "
+             "hop's 5.1.1 (esa-log-formats.md §9 grammar).",
+             "5.1.0 - Unknown address error ('550', ['5.1.1 <bob@example.net>: Recipient address rejected: User "
+             "unknown'])", E("bounced", "delivery", "remote_rejected", "likely", kinds=("fix_destination",),
+                            reason="userunknown"), ["DLV-NDR-BOUNCED", "DLV-FIX-DESTINATION"])
+ndr_scenario("ndr_asyncos_expired", "Our own appliance's DSN: delivery expired (SPLUNKDOC grammar).",
+             "5.4.7 - Delivery expired (message too old) ('000', ['timeout'])",
+             E("bounced", "delivery", "delivery_expired", "likely", kinds=("fix_destination", "raise_limit")),
+             ["DLV-NDR-EXPIRED"])
+ndr_scenario("ndr_asyncos_delay_warning", "Our own appliance's delay warning (SPLUNKDOC Delayed grammar).",
+             "4.3.2 - Not accepting messages at this time ('421', ['4.3.2 try again later'])",
+             E("deferred", "delivery", "remote_temporary_failure", "likely", kinds=("retry_delivery",)),
+             ["DLV-NDR-DELAYED"])
 ndr_scenario("ndr_spf_temp", "Bounce text: SPF temporary error default text.",
              "451 #4.4.3 Temporary error occurred during SPF verification.",
              E("rejected", "authentication", "spf_temperror", "likely", kinds=("sender_fix",)), ["AUTH-NDR-SPF-TEMP"])
