@@ -199,6 +199,16 @@ def test_remedies_catalogue_is_complete_and_honest():
     assert "talosintelligence.com" in by_id["submit-false-positive"]["gui_path"]
 
 
+def test_remedy_causes_are_known_causes_or_reasons():
+    known = SISIMAI_REASONS | {"dhap_limit", "not_scanned"}  # DHAP waits for a catalogued line
+    for _s, rule in _all_rules():
+        if rule["then"]["fact"] in ("stop", "cause"):
+            known.add(rule["then"]["set"]["cause"])
+    for r in _remedies():
+        assert r["causes"], f"{r['id']}: which causes does it answer?"
+        assert set(r["causes"]) <= known, f"{r['id']}: unknown causes {set(r['causes']) - known}"
+
+
 def test_gui_paths_start_at_a_real_top_menu():
     menus = ("Mail Policies >", "Security Services >", "Network >", "Monitor >", "System Administration >",
              "Spam Quarantine >", "https://", "(")
