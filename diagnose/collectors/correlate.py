@@ -413,27 +413,28 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
     from diagnose.collectors import catalogue
     from diagnose.collectors.envelope import LEVELS, WEEKDAYS, _full_ts
 
-    families, branch, prefixed = catalogue._FAMILIES, catalogue._BRANCH, catalogue._PREFIX
+    families, prefixed = catalogue._FAMILIES, catalogue._PREFIX
     subs, sub_first = catalogue._SUB, catalogue._SUB_FIRST
     shape = catalogue.shape
     patterns = catalogue.PATTERNS
     # per shape: (mid group, icid group, new_mid group, action group) in its family regex, and
     # whether a line of it can open or close a story in a way the dict fast path would miss
-    roles = []
+    roles: dict[str, tuple] = {}  # marker group name -> (index, mid group, icid group, new_mid group, action group, ...)
     for p in patterns:
         gid = p.gid
-        roles.append((gid.get("mid") if "mid" in p.ids else None, gid.get("icid") if "icid" in p.ids else None,
+        roles[f"_{p.index}"] = (p.index, gid.get("mid") if "mid" in p.ids else None,
+                      gid.get("icid") if "icid" in p.ids else None,
                       gid.get("new_mid") if "new_mid" in p.ids else None, gid.get("action"),
                       p.kind in _MSG_END or p.kind == "mid_start" or p.kind == "filter_action",
                       # old-style `Message aborted MID n Dropped by filter 'x'` is a final line too
-                      "message_aborted" if p.name == "filter_aborted" else p.kind))
+                      "message_aborted" if p.name == "filter_aborted" else p.kind, p)
     counts = [0] * len(patterns)
     unknown: dict[str, list] = {}
     counter = StoryCounter()
     conn, msg = counter.conn, counter.msg
     open_m, open_c = counter.open_m, counter.open_c
     appliances: set[str] = set()
-    n = ok = 0
+    n = 0
     lo = hi = prev_ts = None
     prev_key = None
     for ctx, display, first_no, block in reader.blocks():
@@ -455,10 +456,9 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
                     prev_key = key
                     ts = _full_ts(key)
                 text = raw[i + 2:]
-                c0 = text[:1]
-                if c0 == " ":
+                if text[:1] == " ":
                     text = text.lstrip(" ")
-                elif c0 == "V" and text[:9] == "Version: ":
+                elif text[:9] == "Version: ":
                     ctx.parse(raw)
                     app = ctx.appliance
                     appliances.add(app)
@@ -494,9 +494,7 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
                 rx = families.get(t0)
                 if rx is not None:
                     m = rx.match(text)
-            if m is not None:
-                p = branch[m.lastgroup]  # type: ignore[index]
-            else:
+            if m is None:
                 p = None
                 for prefix, pp, prx in prefixed:
                     if text.startswith(prefix) and (m := prx.match(text)) is not None:
@@ -519,13 +517,10 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
                         msg(line_app, f["mid"], p.kind)
                         if isinstance(f.get("icid"), int) and f["icid"] > 0:
                             conn(line_app, f["icid"], p.kind)
-                ok += 1
                 counts[p.index] += 1
                 continue
-            ok += 1
-            pi = p.index
+            pi, mg, ig, ng, ag, special, kind, p = roles[m.lastgroup]  # type: ignore[index]
             counts[pi] += 1
-            mg, ig, ng, ag, special, kind = roles[pi]
             # -- stories; the dict checks skip the call for a line of an open, started story
             if mg is not None:
                 v = shared if shared is not None and mg == "_shared" else m.group(mg)
@@ -548,6 +543,7 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
         if progress is not None:
             progress(n)
     counter.finish()
+    ok = sum(counts)
     st = LogStats(lines=n, recognized=ok, shapes={p.name: c for p, c in zip(patterns, counts, strict=True) if c},
                   files=[lf.display for lf in reader.files],
                   errors=list(reader.errors))
