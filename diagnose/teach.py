@@ -400,6 +400,7 @@ WORKED = (  # recipe -> why it is worth a worked example
     ("amp_drop", "Malware dropped by AMP"),
     ("cf_bounce", "A content filter bounces a macro document"),
     ("outbreak", "An Outbreak Filters quarantine"),
+    ("dlp_quarantine", "Outgoing mail held by a DLP policy"),
     ("remote_reject", "The next hop refuses the recipient"),
     ("deferred", "The next hop defers: still queued"),
     ("expired", "Deferred until the bounce profile gives up"),

@@ -136,3 +136,23 @@ def test_command_line_generator(tmp_path, capsys):
     assert simulator_main([str(out), "--lines", "3000", "--seed", "4"]) == 0
     n = len(out.read_text(encoding="utf-8").splitlines())
     assert n >= 3000 and f"{n} lines" in capsys.readouterr().out
+
+
+def test_relayed_outgoing_mail_skips_the_rat_and_inbound_checks_and_meets_dlp():
+    from diagnose.sim.scenarios import scenario_config
+
+    cfg = scenario_config()
+    msg = Message(sender_ip="192.0.2.3", sbrs=None, sender="cfo@example.com", recipients=("ap@supplier.example.net",),
+                  dlp_policy="PCI-DSS", dlp_severity="HIGH")
+    res = simulate(msg, cfg)
+    t = text(res)
+    assert "ICID 1001 RELAY SG RELAYLIST match 192.0.2.0/28 SBRS None" in t
+    assert "RID 0 To: <ap@supplier.example.net>" in t and "Rejected by RAT" not in t
+    assert "SPF:" not in t and "DMARC:" not in t and "SDR:" not in t and "using engine: CASE" not in t
+    assert "per-recipient policy DEFAULT in the outbound table" in t and "antivirus negative" in t
+    assert "DLP violation. Severity: HIGH (Risk Factor: 75). DLP policy match: 'PCI-DSS'." in t
+    assert (res.stage, res.outcome) == ("dlp", "quarantined")
+    # the same recipient from an outside host is refused by the RAT, and DLP does not scan incoming mail
+    inbound = simulate(replace(msg, sender_ip="203.0.113.8", sbrs=2.0), cfg)
+    assert inbound.stage == "rat"
+    assert any(s.stage == "dlp" and s.status == "skipped" for s in simulate(Message(dlp_policy="X"), cfg).steps)

@@ -60,10 +60,11 @@ SHAPES = [re.compile(x) for x in (
     r"^MID \d+ AMP file reputation verdict : .+$",
     r"^MID \d+ Outbreak Filters: verdict (positive|negative)$",
     r"^MID \d+ Virus Threat Level=\d$",
-    r"^MID \d+ quarantined to \"[^\"]+\" \((message filter|content filter|a/v verdict|VOF rule):[^)]+\)$",
+    r"^MID \d+ quarantined to \"[^\"]+\" \((message filter|content filter|a/v verdict|VOF rule|DLP policy):[^)]+\)$",
+    r"^MID \d+ DLP violation\. Severity: (LOW|MEDIUM|HIGH|CRITICAL) \(Risk Factor: \d+\)\. DLP policy match: '[^']+'\.$",
     r"^ISQ: (Tagging MID \d+ for quarantine|Quarantined MID \d+)$",
     r"^RPC (Delivery start RCID \d+ MID \d+ to local IronPort Spam Quarantine|Message done RCID \d+ MID \d+)$",
-    r"^Message aborted MID \d+ (Dropped by (CASE|antivirus|amp)|(Dropped|Bounced) by (filter|content filter) "
+    r"^Message aborted MID \d+ (Dropped by (CASE|antivirus|amp|DLP)|(Dropped|Bounced) by (filter|content filter) "
     r"'[^']+'( in the inbound table)?)$",
     r"^Message finished MID \d+ (done|aborted)$",
     r"^MID \d+ queued for delivery$",
@@ -120,7 +121,8 @@ def test_catalogue_recognises_every_simulated_line(log_2000):
             kinds[parsed[0]] += 1
     assert not missed, missed.most_common(10)
     for kind in ("hat_decision", "mid_rcpt_rejected", "sender_dns_rejected", "filter_action", "quarantined",
-                 "bounced", "delayed", "pending_till", "isq_quarantined", "message_aborted", "ldap_query"):
+                 "bounced", "delayed", "pending_till", "isq_quarantined", "message_aborted", "ldap_query",
+                 "dlp_violation"):
         assert kinds[kind] > 0, kind
 
 
@@ -157,7 +159,7 @@ def test_each_recipe_produces_the_stage_and_outcome_it_was_built_for():
     stages = {s.stage for s in scenarios}
     assert {"hat", "sender_verification", "rat", "ldap_accept", "authentication", "message_filter",
             "safelist_blocklist", "antispam", "antivirus", "amp", "content_filter", "outbreak_filter",
-            "delivery"} <= stages
+            "dlp", "delivery"} <= stages
 
 
 def test_same_seed_same_log(tmp_path):

@@ -129,13 +129,16 @@ class Filter:
 
 @dataclass(frozen=True)
 class IncomingPolicy:
-    """An Incoming Mail Policy (Email Security Manager); DEFAULT matches everyone."""
+    """A mail policy (Email Security Manager), incoming or outgoing; DEFAULT matches everyone.
+
+    dlp_actions (outgoing policies only): DLP severity -> deliver | quarantine | drop. The values
+    of the default outgoing policy below are this simulator's choice, not a documented Cisco default.
+    """
 
     name: str = "DEFAULT"
     spam_positive: str = "quarantine"
     spam_suspect: str = "deliver"
     marketing: str = "deliver"
-    graymail_bulk: str = "deliver"
     virus_infected: str = "drop"
     virus_unscannable: str = "deliver"
     virus_encrypted: str = "deliver"
@@ -143,6 +146,8 @@ class IncomingPolicy:
     outbreak_threshold: int = 3
     content_filters: tuple[Filter, ...] = ()
     senders: tuple[str, ...] = ()  # domains this policy is for (empty: everyone)
+    dlp_actions: tuple[tuple[str, str], ...] = (("LOW", "deliver"), ("MEDIUM", "deliver"), ("HIGH", "quarantine"),
+                                                ("CRITICAL", "drop"))
 
     def matches(self, sender: str) -> bool:
         return not self.senders or sender.rpartition("@")[2].lower() in self.senders
@@ -173,7 +178,9 @@ def _default_policies() -> dict[str, MailFlowPolicy]:
             "$TRUSTED", "ACCEPT", max_message_size=100 * mb, spam_check=False, sdr=False,
             comment="My trusted senders have no anti-spam scanning or rate limiting",
         ),
-        "$RELAYED": MailFlowPolicy("$RELAYED", "RELAY", spam_check=False, comment="Hosts allowed to relay"),
+        # relayed (outgoing) mail: anti-spam off; inbound checks (SPF/DKIM/DMARC verification, SDR) do not apply
+        "$RELAYED": MailFlowPolicy("$RELAYED", "RELAY", spam_check=False, spf=False, dkim=False, dmarc=False,
+                                   sdr=False, comment="Hosts allowed to relay"),
     }
 
 
@@ -207,6 +214,7 @@ class Config:
     exception_table: tuple[ExceptionEntry, ...] = ()
     message_filters: tuple[Filter, ...] = ()
     incoming_policies: tuple[IncomingPolicy, ...] = (IncomingPolicy(),)
+    outgoing_policies: tuple[IncomingPolicy, ...] = (IncomingPolicy(),)
     bounce_profile: BounceProfile = field(default_factory=BounceProfile)
     spam_quarantine: str = "local"  # local (RPC) | offbox (SMA, over SMTP)
     ldap_accept: dict[str, str] = field(default_factory=dict)  # recipient -> "drop" | "bounce" (work queue)
@@ -230,6 +238,9 @@ class Config:
 
     def incoming_policy(self, sender: str) -> IncomingPolicy:
         return next((p for p in self.incoming_policies if p.matches(sender)), IncomingPolicy())
+
+    def outgoing_policy(self, sender: str) -> IncomingPolicy:
+        return next((p for p in self.outgoing_policies if p.matches(sender)), IncomingPolicy())
 
 
 def default_config(**changes) -> Config:

@@ -15,6 +15,7 @@ from diagnose.sim.config import (
     Filter,
     IncomingPolicy,
     MailFlowPolicy,
+    RatEntry,
     default_config,
 )
 from diagnose.sim.logformat import Envelope, asyncos_time, header, py_str, smtp_reply
@@ -25,6 +26,8 @@ INFERRED_GRAMMAR = {
     "av_drop": "`Message aborted MID n Dropped by antivirus`: the tracking state 'Dropped by antivirus' in the "
                "logged grammar of `Dropped by CASE` / `Dropped by amp`",
     "outbreak_positive": "`Outbreak Filters: verdict positive` is a Cisco QA pattern, not a captured line",
+    "dlp_action": "the DLP drop and quarantine lines (`Dropped by DLP`, `(DLP policy:...)`): only the violation "
+                  "line was captured",
 }
 
 DEFAULT_START = datetime(2024, 10, 7, 13, 0, 0)
@@ -88,6 +91,8 @@ class Message:
     av_state: str = "clean"  # clean | encrypted | unscannable (when no virus)
     amp: str | None = None  # CLEAN | MALWARE | UNKNOWN; None: SKIPPED without attachments, else CLEAN
     outbreak_level: int = 0  # Virus Threat Level 0-5
+    dlp_policy: str | None = None  # outgoing mail: the DLP policy it violates
+    dlp_severity: str = "HIGH"  # LOW | MEDIUM | HIGH | CRITICAL
     attachments: tuple[str, ...] = ()
     subject: str = "Quarterly report"
     message_id: str | None = None
@@ -190,6 +195,7 @@ class _Run:
         self.quarantines: list[tuple[str, str]] = []  # (stage, quarantine name) flagged on the way
         # a verdict whose action is "deliver" (with a subject tag): the stage that decided how it arrives
         self.tagged_by: str | None = None
+        self.relay = False  # a RELAY mail flow policy: outgoing mail
 
     # -- recording ---------------------------------------------------------------------------
     def log(self, text: str, dt: float = 0.0, level: str = "Info") -> None:
@@ -232,10 +238,14 @@ class _Run:
             self.log(f"ICID {_ph('icid')} close", 0.01)
             self.stop("hat", "rejected", f"{detail}; TLS required by {pol.name} but not started")
         self.step("hat", "passed", detail)
+        self.relay = pol.action == "RELAY"
         return pol
 
     def sender_verification(self, pol: MailFlowPolicy) -> None:
         m, cfg = self.m, self.cfg
+        if self.relay:
+            self.step("sender_verification", "skipped", f"{pol.name} relays: the sender is one of ours")
+            return
         addr = f"<{self.sender}>"
         entry = next((e for e in cfg.exception_table if e.matches(m.sender)), None) if pol.use_exception_table else None
         if entry is not None and not entry.allow:
@@ -268,7 +278,7 @@ class _Run:
         sent = m.rcpts_this_hour
         for rcpt in m.recipients:
             r = _clean(rcpt)
-            entry = cfg.rat_entry(rcpt)
+            entry = RatEntry("ALL", "ACCEPT") if self.relay else cfg.rat_entry(rcpt)
             if entry.action != "ACCEPT":
                 self.log(f"MID {_ph('mid')} ICID {_ph('icid')} To: <{r}> Rejected by RAT", 0.05)
                 self.settle("rat", "rejected", [rcpt])
@@ -283,7 +293,9 @@ class _Run:
             sent += 1
             self.rids[rcpt] = len(self.rids)
             self.log(f"MID {_ph('mid')} ICID {_ph('icid')} RID {self.rids[rcpt]} To: <{r}>", 0.05)
-        if rat_rejected:
+        if self.relay:
+            self.step("rat", "skipped", f"{pol.name} relays: any recipient is allowed, the RAT is not consulted")
+        elif rat_rejected:
             self.step("rat", "stopped" if not self.rids else "passed",
                       f"{rat_rejected} recipient(s) matched a RAT REJECT entry (All Other Recipients)")
         else:
@@ -396,9 +408,10 @@ class _Run:
         self.step("message_filter", "passed", "no message filter matched")
 
     def mail_policy(self, pol: MailFlowPolicy) -> IncomingPolicy:
-        ip = self.cfg.incoming_policy(self.m.sender)
+        ip = (self.cfg.outgoing_policy if self.relay else self.cfg.incoming_policy)(self.m.sender)
+        table = "outbound" if self.relay else "inbound"
         # the work queue picks the message up a moment after DATA (CRIBL sample: about 2 s)
-        self.log(f"MID {_ph('mid')} matched all recipients for per-recipient policy {ip.name} in the inbound table",
+        self.log(f"MID {_ph('mid')} matched all recipients for per-recipient policy {ip.name} in the {table} table",
                  round(self.rng.uniform(0.2, 2.5), 3))
         return ip
 
@@ -464,6 +477,9 @@ class _Run:
 
     def amp(self, ip: IncomingPolicy) -> None:
         m = self.m
+        if self.relay:
+            self.step("amp", "skipped", "AMP scans incoming mail only")
+            return
         verdict = m.amp or ("CLEAN" if m.attachments else "SKIPPED")
         text = "SKIPPED (no attachment in message)" if verdict == "SKIPPED" else verdict
         self.log(f"MID {_ph('mid')} AMP file reputation verdict : {text}", 0.1)
@@ -503,6 +519,31 @@ class _Run:
             return
         self.log(f"MID {_ph('mid')} Outbreak Filters: verdict negative", 0.05)
         self.step("outbreak_filter", "passed", f"threat level {lvl} below threshold {ip.outbreak_threshold}")
+
+    def dlp(self, ip: IncomingPolicy) -> None:
+        m = self.m
+        if not self.relay:
+            self.step("dlp", "skipped", "DLP scans outgoing mail only")
+            return
+        if not m.dlp_policy:
+            self.step("dlp", "passed", f"no DLP policy of {ip.name} matched")
+            return
+        name = _clean(m.dlp_policy).replace("(", "").replace(")", "")
+        risk = {"LOW": 15, "MEDIUM": 45, "HIGH": 75, "CRITICAL": 95}[m.dlp_severity]
+        self.log(f"MID {_ph('mid')} DLP violation. Severity: {m.dlp_severity} (Risk Factor: {risk}). "
+                 f"DLP policy match: {py_str(name)}.", 0.05)
+        action = dict(ip.dlp_actions).get(m.dlp_severity, "deliver")
+        detail = f"DLP policy {name!r}, severity {m.dlp_severity}: action {action}"
+        if action == "drop":  # INFERRED_GRAMMAR["dlp_action"]
+            self.log(f"Message aborted MID {_ph('mid')} Dropped by DLP", 0.0)
+            self.finish()
+            self.stop("dlp", "dropped", detail)
+        if action == "quarantine":
+            self.log(f'MID {_ph("mid")} quarantined to "Policy" (DLP policy:{name})', 0.0)
+            self.quarantines.append(("dlp", "Policy"))
+        else:
+            self.tagged_by = self.tagged_by or "dlp"
+        self.step("dlp", "passed", detail)
 
     # -- quarantines and delivery ------------------------------------------------------------
     def quarantine_or_queue(self) -> None:
@@ -637,6 +678,7 @@ class _Run:
             self.graymail(pol)
             self.content_filters(ip)
             self.outbreak(ip)
+            self.dlp(ip)
             self.quarantine_or_queue()
             self.delivery()
         except _Stop:
@@ -662,6 +704,7 @@ _CHOICES = {
     "spam": ("negative", "suspect", "positive", "marketing"),
     "graymail": ("negative", "marketing_mail", "social_mail", "bulk_mail"),
     "av_state": ("clean", "encrypted", "unscannable"),
+    "dlp_severity": ("LOW", "MEDIUM", "HIGH", "CRITICAL"),
     "amp": (None, "CLEAN", "MALWARE", "UNKNOWN"),
 }
 _DELIVERY_KINDS = ("ok", "reject", "defer", "defer_then_ok", "dns", "expire")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from diagnose.sim.config import Config, ExceptionEntry, Filter, IncomingPolicy, default_config
+from diagnose.sim.config import Config, ExceptionEntry, Filter, IncomingPolicy, SenderGroup, default_config
 from diagnose.sim.logformat import Envelope, header
 from diagnose.sim.pipeline import DEFAULT_START, Delivery, Message, SimResult, _Ids, render, simulate
 
@@ -65,14 +65,16 @@ def scenario_config() -> Config:
 
     Defaults left as shipped: the HAT (Moderate SBRS), the mail flow policies' limits, the RAT's
     All Other Recipients REJECT, the Default incoming policy, the Default bounce profile. Added:
-    envelope sender DNS verification and the Exception Table on $ACCEPTED, a WHITELIST host, two
+    envelope sender DNS verification and the Exception Table on $ACCEPTED, a RELAYLIST of our own
+    servers (outgoing mail, with DLP in the outgoing policy), a WHITELIST host, two
     message filters, three content filters, a stricter policy for one bulk sender domain, and two
     recipients that LDAP accept removes in the work queue.
     """
     base = default_config()
     policies = dict(base.policies)
     policies["$ACCEPTED"] = replace(policies["$ACCEPTED"], sender_dns_verification=True, use_exception_table=True)
-    hat = (replace(base.hat[0], hosts=("198.51.100.77",)),) + base.hat[1:]
+    relay = SenderGroup("RELAYLIST", "$RELAYED", hosts=("192.0.2.0/28",), comment="our own servers, relayed out")
+    hat = (relay, replace(base.hat[0], hosts=("198.51.100.77",))) + base.hat[1:]
     content = (
         Filter("Drop_Lottery", "drop", subject_contains="lottery"),
         Filter("Bounce_Macros", "bounce", attachment_ext=".docm"),
@@ -225,6 +227,25 @@ def _recipes():
     def deferred(g: _Gen):
         return g.base(delivery=Delivery("defer", failures=g.rng.randint(1, 2))), "delivery", "deferred"
 
+    def _outgoing(g: _Gen, **kw):
+        r = g.rng
+        return g.base(sender_ip=f"192.0.2.{r.randint(1, 14)}", sbrs=None, ptr=f"app{r.randint(1, 9)}.example.com",
+                      helo="app.example.com", sender=f"{r.choice(_USERS)}@example.com", domain="example.com",
+                      recipients=(f"{r.choice(('orders', 'info', 'ap'))}@{r.choice(_DOMAINS)}",), **kw)
+
+    def outbound(g: _Gen):
+        return _outgoing(g), "delivery", "delivered"
+
+    def dlp_quarantine(g: _Gen):
+        return _outgoing(g, dlp_policy=g.rng.choice(("PCI-DSS", "HIPAA")), dlp_severity="HIGH"), "dlp", \
+            "quarantined"
+
+    def dlp_drop(g: _Gen):
+        return _outgoing(g, dlp_policy="PCI-DSS", dlp_severity="CRITICAL"), "dlp", "dropped"
+
+    def dlp_delivered(g: _Gen):
+        return _outgoing(g, dlp_policy="Restricted Files", dlp_severity="LOW"), "dlp", "delivered"
+
     def expired(g: _Gen):
         return g.base(delivery=Delivery("expire")), "delivery", "bounced"
 
@@ -234,7 +255,7 @@ def _recipes():
         (sender_dns, 3), (exception_reject, 1), (rat_reject, 4), (ldap_drop, 1), (dmarc_reject, 2), (mf_drop, 2),
         (mf_quarantine, 1), (spam_quarantine, 7), (spam_drop, 5), (blocklist, 1), (virus, 2), (amp_drop, 1),
         (cf_drop, 1), (cf_bounce, 1), (cf_quarantine, 1), (outbreak, 1), (remote_reject, 3), (no_mx, 1),
-        (deferred, 2), (expired, 0.2),
+        (deferred, 2), (expired, 0.2), (outbound, 8), (dlp_quarantine, 1), (dlp_drop, 0.5), (dlp_delivered, 0.5),
     ]
 
 
