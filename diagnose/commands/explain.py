@@ -109,6 +109,8 @@ def _clean(s: Any) -> str:
 def render_text(answer: Any) -> str:
     lines: list[str] = []
     q = answer.query.describe()
+    if answer.query.is_empty() and getattr(answer, "searched", None):
+        q = answer.searched[0]
     lines.append(f"Question: {_clean(q)}")
     for n, f in enumerate(answer.findings, 1):
         lines.append("")
