@@ -247,3 +247,17 @@ def _nets(value):
         base = start.rsplit(".", 1)[0]
         return [ipaddress.ip_network(f"{base}.{i}/32") for i in range(int(start.rsplit(".", 1)[1]), int(end) + 1)]
     return [ipaddress.ip_network(value, strict=False)]
+
+
+def test_sbrs_on_a_range_bound_is_undecided_until_the_log_settles_it(exports):
+    li = exports.listener()
+    m = hat_match(li, "192.0.2.1", "", -3.0)  # BLACKLIST is [-10:-3], SUSPECTLIST [-3:-1]: bounds not documented
+    assert not m.certain and [g for g, _ in m.undecided][:2] == ["BLACKLIST", "SUSPECTLIST"]
+    assert "not documented" in m.undecided[0][1]
+    assert hat_match(li, "192.0.2.1", "", -10.0).sender_group.name == "BLACKLIST"  # the end of the scale
+    logged = _hat_event("ICID 5 REJECT SG BLACKLIST match sbrs[-10.0:-3.0] SBRS -3.0", ip="192.0.2.1",
+                        sender_group="BLACKLIST", rule="sbrs[-10.0:-3.0]", sbrs_score=-3.0, action="REJECT")
+    facts = {e.kind: e for e in config_facts_for_case(exports, rdns="", logged_hat=logged)}
+    hat = facts["config_hat_match"]
+    assert hat.fields["sender_group"] == "BLACKLIST" and hat.fields["certain"] and hat.fields["access"] == "REJECT"
+    assert "config_log_agree" in facts

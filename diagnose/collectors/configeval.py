@@ -136,8 +136,12 @@ def _member_matches(m: Member, ip: str | None, rdns: str | None, rdns_verified: 
             return m.include_none, "SBRS None" + (" is included" if m.include_none else " is outside the range")
         if m.low is None:
             return False, f"SBRS {sbrs} is a score, member matches only None"
-        # Both bounds inclusive; on a shared bound the upper group wins by order ([U] boundary semantics).
-        return m.low <= float(sbrs) <= m.high, f"SBRS {sbrs} against {m.value}"
+        score = float(sbrs)
+        if score in (m.low, m.high):  # whether a range includes its bounds is not documented ([U])
+            if abs(score) >= 10.0:  # ±10 ends the scale: a range ending there surely includes it
+                return True, f"SBRS {score} against {m.value}"
+            return None, f"SBRS {score} is on a bound of {m.value}; whether the range includes it is not documented"
+        return m.low < score < m.high, f"SBRS {score} against {m.value}"
     if m.kind == "dnslist":
         zone = bracket_arg(m.value)
         listed = dnslists.get(zone.lower())
@@ -408,6 +412,8 @@ def _hat_facts(li: Listener, ip: str, rdns: str | None, sbrs: Any, dnslists: dic
     assert li.hat is not None
     hat = li.hat
     m = hat_match(li, ip, rdns, sbrs, dnslists, rdns_verified=rdns_verified, country=country)
+    if logged is not None:
+        m = _settle_with_log(li, m, logged)
     sb = normalise_sbrs(sbrs)
     sbrs_text = "SBRS unknown" if sb is None else ("SBRS None" if sb == NO_SCORE else f"SBRS {sb:+.1f}")
     events: list[Event] = []
@@ -443,6 +449,28 @@ def _hat_facts(li: Listener, ip: str, rdns: str | None, sbrs: Any, dnslists: dic
     if logged is not None:
         events.extend(_compare_hat(li, m, logged))
     return events
+
+
+def _settle_with_log(li: Listener, m: HatMatch, logged: Event) -> HatMatch:
+    """A group above the match was undecided (no PTR known, SBRS on a range bound...), and the logged line
+    names that very group and one of its members: the log line settles it."""
+    assert li.hat is not None
+    lg, lrule = (logged.get("sender_group") or "").strip(), (logged.get("rule") or "").strip().lower()
+    if not m.undecided or not lg or lg == "None":
+        return m
+    labels = [label for label, _ in m.undecided]
+    group = li.hat.group(lg)
+    if group is None or group.label not in labels:
+        return m
+    member = next((x for x in group.members if x.value.lower() == lrule), None)
+    policy = effective_policy(li.hat, group)
+    if member is None or policy is None or policy.access == "CONTINUE":
+        return m
+    pos = li.hat.sender_groups.index(group) + 1
+    still = m.undecided[: labels.index(group.label)]  # groups above it stay undecided
+    return HatMatch(group, policy, policy.access,
+                    f"the logged line shows the match on {member.value}: sender group {group.label}", member,
+                    still, m.continued, pos)
 
 
 def _compare_hat(li: Listener, m: HatMatch, logged: Event) -> list[Event]:
