@@ -1314,6 +1314,55 @@ scenario("health_appliance_context", "Appliance-wide service health lines (Elast
          [E("deferred", "delivery", "still_queued", "likely", kinds=("retry_delivery",))],
          ["AS-KEY-EXPIRY", "AV-KEY-EXPIRY", "AMP-CLOUD-ERROR", "DLV-SUSPENDED"])
 
+# ====================================================================== more receipt and delivery situations
+L = Log("2026-11-25 18:00:00")
+L.connect(881900, "198.51.100.199", "slow-mta.example", "yes", sbrs="0.8")
+L("ICID 881900 disconnected address 198.51.100.199, no messages injected within timeout period", 300)
+L("ICID 881900 close")
+L("New SMTP ICID 881901 interface Data 1 (192.0.2.25) address 198.51.100.199 reverse dns host unknown verified no",
+  461)
+L("ICID 881901 Connection from 198.51.100.199 on interface Data 1 (192.0.2.25) lost after 139 seconds (DNS query "
+  "took 139 seconds), before any commands were received", 139)
+scenario("hat_idle_and_slow_dns", "A client that connects and sends nothing until the timeout, then a connection "
+         "lost while the appliance's DNS lookups took 139 s (S2W lines).", L, {"ip": "198.51.100.199"},
+         [E("rejected", "hat", "idle_timeout", kinds=("sender_fix",), reason="networkerror"),
+          E("rejected", "hat", "slow_dns_lookup", kinds=("fix_destination",), reason="networkerror")],
+         ["HAT-IDLE-TIMEOUT", "HAT-LOST-SLOW-DNS"])
+
+L = Log("2026-11-25 18:30:00")
+L.connect(881910, "10.1.5.21", "exch02.corp.example", "yes", "RELAY", "RELAYLIST", "10.1.5.0/24", "not enabled",
+          "not enabled", "Internal (10.1.1.25)")
+L.envelope(7410, 881910, "marketing@example.com", ["former.customer@client.example"], "Spring catalogue", 42884)
+L.policy(7410, "DEFAULT", "outbound")
+L("ICID 881910 close")
+L.clean(7410, spam=False)
+L("MID 7410 queued for delivery", 1)
+L("MID 7410 Global unsubscribe matched entry former.customer@ RID 0 Address former.customer@client.example Action "
+  "bounced")
+L("MID 7411 generated for bounce of MID 7410")
+L("Message finished MID 7410 done")
+scenario("dlv_global_unsubscribe", "An outgoing recipient on the Global Unsubscribe list (S2W line).", L,
+         {"mid": 7410}, [E("bounced", "delivery", "global_unsubscribe", kinds=("filter_exception",), reason="suspend")],
+         ["DLV-GLOBAL-UNSUBSCRIBE", "DLV-FIX-UNSUBSCRIBE"])
+
+L = Log("2026-11-25 19:00:00")
+L.connect(881920, "203.0.113.181", "mail.freightco2.example", "yes", sbrs="0.6")
+L.envelope(7420, 881920, "dispatch@freightco2.example", ["nora@example.com"], "Customs papers", 301120)
+L("MID 7420 URL http://track.freightco2.example/r/88 has reputation -6.2 matched Action: URL defanged")
+L("MID 7420 rewritten to MID 7421 by url-reputation-defang-strip-action filter 'url_defang'")
+L.policy(7420)
+L("ICID 881920 close")
+L.clean(7420, outbreak=False)
+L("MID 7420 Outbreak Filters: verdict positive", 1)
+L("MID 7420 quarantined to \"Outbreak\" (VOF rule:OUTBREAK_0002240)")
+L("MID 7420 released (attachments stripped) from quarantine \"Outbreak\" (queue full) t=190", 190)
+L.deliver(7420, 9920, [0])
+scenario("outbreak_released_stripped_delivered", "Outbreak quarantine released on overflow with attachments "
+         "stripped, a defanged URL (CISCO-QA and S2W lines), then delivered: the final state counts, the context "
+         "explains the missing attachment and the broken link.", L, {"mid": 7420},
+         [E("delivered", "delivery", "delivered_downstream", kinds=("fix_destination",))],
+         ["DLV-RELEASED-STRIPPED", "CF-URL-ACTION", "OF-QUARANTINE"])
+
 # ====================================================================== consolidated event logs (CEF, 14.x+)
 def cef(stamp: str, version: str, mid: int, icid: int, sender: str, rcpt: str, ip: str, act: str, details: str,
         verdicts: str, subject: str) -> str:
