@@ -31,8 +31,10 @@ def test_detailed_message_is_delivered_with_its_events_as_evidence(run_cli, data
     assert "received remote SMTP response '2.6.0" in texts
     assert all(s.startswith("tracking:") for s in sources)
     # the graph shows the tracking record -> rule -> conclusion, and the what-if is in the JSON
-    labels = {n.get("label") for n in out["graph"]["nodes"]}
-    assert "TRACKING-LAST-STATE" in labels
+    nodes = {n["id"]: n for n in out["graph"]["nodes"]}
+    rule = next(i for i, n in nodes.items() if n.get("label") == "TRACKING-LAST-STATE")
+    feeding = [nodes[link["source"]] for link in out["graph"]["links"] if link["target"] == rule]
+    assert {n.get("type") for n in feeding} == {"tracking_last_state", "response"}  # the state and the 2xx reply
 
 
 def test_full_narrative_is_explained_by_the_log_rules(run_cli, data_dir):

@@ -1330,7 +1330,9 @@ def apply_last_states(answer: Any) -> int:
             f.gaps.append("This answer comes from the Message Tracking export alone; the connection and the "
                           "engines' verdicts are only as complete as the export.")
         f.path = _path_with_stop(f.path, stage, outcome)
-        _graph_add(getattr(answer, "graph", None), i, ev, f)
+        if support:
+            f.why[-1] += f" The appliance's own tracking event states the same end: \u201c{support[-1].text}\u201d."
+        _graph_add(getattr(answer, "graph", None), i, [ev, *support], f)
         changed += 1
     return changed
 
@@ -1366,18 +1368,20 @@ def _path_with_stop(path: list[dict[str, str]], stage: str, outcome: str) -> lis
     return out
 
 
-def _graph_add(graph: Any, case: int, ev: Event, f: Any) -> None:
+def _graph_add(graph: Any, case: int, events: list[Event], f: Any) -> None:
     if not isinstance(graph, dict):
         return
     nodes = graph.setdefault("nodes", [])
     links = graph.setdefault("links", [])
-    e_id, r_id, s_id = f"{case}:evidence:tracking", f"{case}:rule:TRACKING-LAST-STATE", f"{case}:fact:tracking-stop"
+    r_id, s_id = f"{case}:rule:TRACKING-LAST-STATE", f"{case}:fact:tracking-stop"
     nodes += [
-        {"id": e_id, "kind": "evidence", "type": "tracking_last_state", "label": ev.text, "source": ev.source,
-         "case": case},
         {"id": r_id, "kind": "rule", "label": "TRACKING-LAST-STATE", "case": case},
         {"id": s_id, "kind": "fact", "type": "stop", "case": case,
          "label": f"stop: stage={f.stage}, outcome={f.outcome}, confidence={f.confidence}"},
     ]
-    links += [{"source": e_id, "target": r_id, "relation": "matched", "alias": "ls"},
-              {"source": r_id, "target": s_id, "relation": "derives"}]
+    links.append({"source": r_id, "target": s_id, "relation": "derives"})
+    for n, ev in enumerate(events):
+        e_id = f"{case}:evidence:tracking:{n}"
+        nodes.append({"id": e_id, "kind": "evidence", "type": ev.kind, "label": ev.text, "source": ev.source,
+                      "case": case})
+        links.append({"source": e_id, "target": r_id, "relation": "matched", "alias": "ls" if n == 0 else "support"})
