@@ -340,6 +340,8 @@ def enrich_finding(finding: Any, config: EsaConfig, inputs: dict[str, Any], even
         cited |= {"config_hat_match", "config_policy"}
     if finding.stage == "rat" or kind == "rat_accept":
         cited.add("config_rat_match")
+    if finding.stage == "delivery" and finding.outcome in ("bounced", "deferred"):
+        cited.add("config_bounce_profile")  # how long the appliance retries before it gives up
     seen = {(ev.source, ev.text) for ev in finding.evidence}
     for e in events:
         if e.kind in cited and (e.source, e.text) not in seen:

@@ -123,3 +123,18 @@ def test_delivered_finding_gets_no_whatif():
     f = finding("delivery", "delivered", "Delivered.", [])
     enrich_finding(f, config, case_inputs(case), events)
     assert f.what_if is None and f.summary == "Delivered."
+
+
+def test_bounce_profile_cited_for_delivery_failures():
+    config = load_config([CONFIG / "esa_config.xml"])
+    case = rat_rejected_message()
+    events = attach_config(case, config)
+    bp = next(e for e in events if e.kind == "config_bounce_profile")
+    assert bp.fields["max_retries"] == "100" and "maximum time in queue 259200 s" in bp.text
+    assert bp.source == "config:esa_config.xml#bounce_profiles/bounce_profile[Default]"
+    f = finding("delivery", "bounced", "Bounced after retries.", [])
+    enrich_finding(f, config, case_inputs(case), events)
+    assert any(e.source == bp.source for e in f.evidence)
+    g = finding("rat", "rejected", "Rejected.", [])
+    enrich_finding(g, config, case_inputs(case), events)
+    assert not any(e.source == bp.source for e in g.evidence)

@@ -404,7 +404,29 @@ def config_facts_for_case(config: EsaConfig, *, ip: str | None = None, rdns: str
         events.extend(_hat_facts(li, ip, rdns, sbrs, dnslists, rdns_verified, country, logged_hat))
     if recipient:
         events.extend(_rat_facts(li, recipient, logged_rat_rejected))
+    events.extend(_bounce_profile_facts(config, li))
     return events
+
+
+_BOUNCE_KEYS = (("max_retries", "maximum retries", ""), ("max_queue_lifetime", "maximum time in queue", " s"),
+                ("initial_retry", "initial retry", " s"), ("max_retry_time", "maximum retry interval", " s"),
+                ("send_bounces", "send hard bounces", ""), ("send_warnings", "send delay warnings", ""))
+
+
+def _bounce_profile_facts(config: EsaConfig, li: Listener) -> list[Event]:
+    """The listener's bounce profile (esa-pipeline.md §13.1): how long a deferred message is retried."""
+    if not li.bounce_profile:
+        return []
+    bp = config.bounce_profiles.get(li.bounce_profile)
+    if bp is None:
+        return [_event("config_bounce_profile", li.source,
+                       f"{li.label} uses bounce profile {li.bounce_profile}, which the configuration given does "
+                       "not define", profile=li.bounce_profile, defined=False, listener=li.name)]
+    parts = [f"{label} {bp.settings[k]}{unit}" for k, label, unit in _BOUNCE_KEYS if bp.settings.get(k)]
+    fields: dict[str, Any] = {k: bp.settings.get(k) for k, _l, _u in _BOUNCE_KEYS if bp.settings.get(k)}
+    return [_event("config_bounce_profile", bp.source,
+                   f"Bounce profile {bp.name} ({li.label}): " + (", ".join(parts) or "no setting exported"),
+                   profile=bp.name, defined=True, listener=li.name, **fields)]
 
 
 def _hat_facts(li: Listener, ip: str, rdns: str | None, sbrs: Any, dnslists: dict[str, bool] | None,
