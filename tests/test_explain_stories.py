@@ -162,3 +162,28 @@ def test_tracking_export_alone_explains_a_message(run_cli, data_dir):
     assert all(e["source"].startswith("tracking:") for e in f["evidence"])
     r = run_cli("explain", "--tracking", str(data_dir / "tracking" / "nope.json"), "--mid", "1")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_a_split_message_is_explained_by_the_mid_it_continues_as():
+    from types import SimpleNamespace
+
+    from diagnose.engine.explainer import _stories
+
+    parent = MessageStory("SN", 100, icid=5, links=[("split_to", 101)], events=[
+        ev("mid_from", 10, "MID 100 ICID 5 From: <a@partner.example>", mid=100, sender="a@partner.example"),
+        ev("policy_split", 11, "MID 100 was split creating MID 101 due to a per-recipient policy SALES", mid=100,
+           new_mid=101, policy="SALES"),
+        ev("message_finished", 12, "Message finished MID 100 done", mid=100, status="done"),
+    ])
+    child = MessageStory("SN", 101, links=[("split_from", 100)], events=[
+        ev("antispam", 13, "MID 101 using engine: CASE spam positive", mid=101, engine="CASE",
+           verdict="spam positive", interim=False),
+        ev("message_aborted", 14, "Message aborted MID 101 Dropped by CASE", mid=101, reason="Dropped by CASE"),
+    ])
+    result = SimpleNamespace(messages=[parent], connections=[], related=[child])
+    pairs, alone = _stories(result)
+    assert [m.mid for m, _ in pairs] == [100, 101] and alone == []
+    answer = explain_stories(Query(sender="a@partner.example"), pairs)
+    (f,) = answer.findings  # the parent's own "unknown" is not an answer: MID 101 tells its fate
+    assert (f.mid, f.outcome, f.stage) == (101, "dropped", "antispam")
+    assert f.sender == "a@partner.example"

@@ -118,6 +118,12 @@ def default_engine() -> Engine:
     return _default
 
 
+def _continued(case: Case, by_mid: dict[tuple[str, int], MessageStory]) -> bool:
+    msg = case.message
+    return msg is not None and any(how in CONTINUATIONS and (msg.appliance, other) in by_mid
+                                   for how, other in msg.links)
+
+
 def explain_stories(
     query: Query,
     messages: Iterable[tuple[MessageStory, ConnectionStory | None]] = (),
@@ -146,8 +152,14 @@ def explain_stories(
     engine = engine or default_engine()
     searched = list(searched or [])
     cases: list[Case] = []
+    messages = list(messages)
+    by_mid = {(s.appliance, s.mid): s for s, _ in messages}
     for story, conn in messages:
-        cases.extend(message_cases(story, conn, query))
+        parent = next((by_mid.get((story.appliance, other)) for how, other in story.links
+                       if how in ("split_from", "rewritten_from", "reinjected_from")), None)
+        for case in message_cases(story, conn, query):
+            case.parent = parent
+            cases.append(case)
     for conn in connections:
         cases.append(connection_case(conn, query))
     for conn, confidence, reason, *link in candidates:
@@ -163,6 +175,8 @@ def explain_stories(
     pairs: list[tuple[Record, Finding]] = []
     for case in cases:
         record, finding = engine.run_case(case, config, probes)
+        if finding.outcome == "unknown" and _continued(case, by_mid if messages else {}):
+            continue  # its fate is told by the MID it continues as
         records.append(record)
         findings.append(finding)
         pairs.append((record, finding))
@@ -178,6 +192,7 @@ def explain_stories(
 
 # ---------------------------------------------------------------- the API behind `explain`
 
+CONTINUATIONS = ("split_to", "rewritten_to", "reinjected_as")
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
 
 
@@ -249,6 +264,20 @@ def _stories(result: Any) -> tuple[list[tuple[MessageStory, ConnectionStory | No
         if conn is not None:
             used.add((conn.appliance, conn.icid))
         pairs.append((story, conn))
+    # the message goes on under another MID (split by policy, rewritten, reinjected from the spam
+    # quarantine): that MID carries the fate, so it is a case too (with the parent's connection)
+    related = {(m.appliance, m.mid): m for m in (getattr(result, "related", None) or [])}
+    explained = {(s.appliance, s.mid) for s, _ in pairs}
+    todo = list(pairs)
+    while todo:
+        story, conn = todo.pop(0)
+        for how, other in story.links:
+            key = (story.appliance, other)
+            if how in CONTINUATIONS and key in related and key not in explained:
+                explained.add(key)
+                child = (related[key], conn)
+                pairs.append(child)
+                todo.append(child)
     # a connection with no matched message of its own is its own case (rejected, or closed without mail)
     alone = [c for c in conns if (c.appliance, c.icid) not in used and not _has_messages(c, msgs)]
     return pairs, alone

@@ -93,11 +93,14 @@ class Case:
     facts: list[Fact] = field(default_factory=list)
     extra_facts: list[tuple[str, dict[str, Any], Event | None]] = field(default_factory=list)
     link_events: list[Event] = field(default_factory=list)  # evidence that ties a candidate to the question
+    parent: MessageStory | None = None  # the MID this one continues (split, rewritten, reinjected)
 
     @property
     def sender(self) -> str | None:
         if self.message is not None and self.message.sender:
             return self.message.sender
+        if self.parent is not None and self.parent.sender:
+            return self.parent.sender
         return self.query.sender if self.kind in ("not_found", "ndr") else None
 
     @property
