@@ -196,3 +196,8 @@ def test_budget_extend_gives_back_time():
     b.extend(1.0)
     assert 0.9 < b.remaining() <= 1.0
     assert b.child(5).deadline <= b.deadline
+
+
+def test_cache_in_a_missing_folder_is_an_input_error_before_any_query(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        ProbeCache(tmp_path / "no" / "such" / "cache.json")

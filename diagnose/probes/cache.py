@@ -26,6 +26,8 @@ class ProbeCache:
         self.dirty = False
         if self.path and self.path.exists():
             self._load()
+        elif self.path and not (self.path.parent if str(self.path.parent) else Path(".")).is_dir():
+            raise InputError(f"--probe-cache {self.path}: folder {self.path.parent} does not exist")
 
     @staticmethod
     def key(qname: str, rdtype: str, resolver: str) -> str:
