@@ -723,6 +723,12 @@ def check_message(m: Message) -> None:
         raise ValueError(f"Message.outbreak_level={m.outbreak_level}: the threat level runs from 0 to 5")
     if not m.recipients:
         raise ValueError("Message.recipients: at least one recipient")
+    # names and addresses are logged bare or inside <...>: whitespace or angle brackets cannot be written back
+    for name in ("sender_ip", "ptr", "helo", "sender", "recipients"):
+        values = getattr(m, name)
+        for v in values if isinstance(values, tuple) else (values,):
+            if v is not None and (not isinstance(v, str) or any(c.isspace() or c in "<>" for c in v)):
+                raise ValueError(f"Message.{name}={v!r}: no whitespace or angle brackets in names and addresses")
     if m.delivery.failures < 0 or m.size < 0 or m.rcpts_this_hour < 0:
         raise ValueError("Message: failures, size and rcpts_this_hour cannot be negative")
 
