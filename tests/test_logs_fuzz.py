@@ -87,3 +87,21 @@ def test_gzip_truncated_is_reported_not_raised(tmp_path):
     r = LogReader([p])
     rows = list(r)  # what could be decompressed is read; the rest is reported, nothing raises
     assert 0 < len(rows) < 200_000 and r.errors and "unreadable" in r.errors[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=300), st.builds(lambda a, b: a + b, st.sampled_from([
+    "MID 1 ", "ICID 2 ", "DCID 3 ", "Message done DCID 4 MID ", "Bounced: DCID 5 MID 6 ", "MID 7 Subject ",
+    "MID 8 RID [", "CEF:0|a|b|c|d|e|f|", "MID 9 ICID 10 To: ", "New SMTP ICID 11 interface ", "Start MID "]),
+    st.text(max_size=200))))
+def test_catalogue_and_envelope_never_raise(text):
+    from diagnose.collectors import catalogue, envelope
+
+    ts, level, host, body = envelope.split(text)
+    r = catalogue.parse(body)
+    if r is not None:
+        kind, name, f = r
+        assert catalogue.BY_NAME[name].kind == kind and isinstance(f, dict)
+        for k in ("mid", "icid", "dcid", "rid"):
+            assert k not in f or isinstance(f[k], int | str)
+    assert isinstance(catalogue.shape(body), str)
