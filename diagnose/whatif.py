@@ -257,7 +257,10 @@ def what_if(config: EsaConfig, recommendation_kind: str, case: Any) -> dict[str,
     if outcome == "rejected" and recommendation_kind == "hat_allowlist" and hm and hm.sender_group:
         result["blocked_by"] = (f"sender group {hm.sender_group.label} is above the allow-list group and still "
                                 f"matches first ({hm.member.value if hm.member else '?'})")
-        result["alternative"] = _move_above(config, c, hm.sender_group.label)
+        result["alternative"] = alt = _move_above(config, c, hm.sender_group.label)
+        result["summary"] += f" Because {result['blocked_by']}."
+        if alt and alt.get("predicted_outcome") != "rejected":
+            result["summary"] += f" Instead: {alt['change']}; then: {alt['summary']}"
     return result
 
 

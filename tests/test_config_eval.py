@@ -193,6 +193,7 @@ def test_what_if_allowlist_blocked_by_custom_group_above(exports):
     assert "SECURITY_BLOCK" in r["blocked_by"]
     assert r["alternative"]["hat"]["sender_group"] == "WHITELIST"
     assert r["alternative"]["predicted_outcome"] == "delivered"
+    assert "Instead: add 192.0.2.1 to WHITELIST and move WHITELIST above SECURITY_BLOCK" in r["summary"]
 
 
 def test_what_if_rat_accept(xml_config):
