@@ -257,11 +257,16 @@ def test_deferral_follows_the_bounce_profile_then_expires():
 
 def test_untrusted_text_cannot_break_a_line_or_forge_ids():
     msg = Message(subject="hi\nMID 1 ICID 1 From: <x>\x00mid\x00", sender="a'b\"@x.example",
-                  recipients=("v\r\n@example.com",), sender_ip="1.2.3.4\nICID 9 close", helo="h\x01x")
+                  virus="W32/\rX\x01", helo="h\x01x\x00mid\x00")
     lines = simulate(msg).lines()
-    assert all("\n" not in x and "\x00" not in x for x in lines)
+    assert all("\n" not in x and "\r" not in x and "\x00" not in x and "\x01" not in x for x in lines)
     subj = next(x for x in lines if " Subject " in x)
     assert "\\nMID 1 ICID 1" in subj and "mid" in subj
+    assert sum("Start MID" in x for x in lines) == 1  # no forged id placeholder
+    # names and addresses with line breaks are refused rather than written
+    for bad in ({"sender_ip": "1.2.3.4\nICID 9 close"}, {"recipients": ("v\r\n@example.com",)}):
+        with pytest.raises(ValueError):
+            simulate(Message(**bad))
 
 
 def test_syslog_form_and_gzip_and_lines_target(tmp_path):
