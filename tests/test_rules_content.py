@@ -299,3 +299,58 @@ def test_scenario_files_are_well_formed(path: Path):
         assert stamp.match(line), f"{log.name}: not a file-format or syslog line: {line!r}"
     if lines[0][0] != "<":
         assert lines[0].endswith("Info: Begin Logfile") and "Version: " in lines[1] and " SN: " in lines[1]
+
+
+# The situations of the issue (binding text), each with the rules that answer it. A rule listed here must
+# exist and be named in some scenario's `fires` (the engine harness checks that it really fires there).
+SITUATIONS = {
+    "HAT REJECT/TCPREFUSE on SBRS": ["HAT-REJECT-SBRS"],
+    "HAT on a DNS list": ["HAT-REJECT-DNSLIST"],
+    "HAT on an external threat feed": ["HAT-REJECT-THREAT-FEED"],
+    "HAT on an IP or host name entry": ["HAT-REJECT-ENTRY", "HAT-REJECT-DEFAULT"],
+    "Delayed HAT REJECT": ["HAT-DELAYED-REJECT"],
+    "THROTTLED / Rejected by Receiving Control": ["HAT-RECEIVING-CONTROL", "HAT-THROTTLED-GROUP"],
+    "connection and concurrency limits": ["HAT-CONNECTION-LIMIT"],
+    "message too big": ["HAT-MESSAGE-TOO-BIG", "HAT-HEADER-TOO-BIG"],
+    "TLS or SMTP AUTH required inbound": ["HAT-TLS-REQUIRED", "HAT-AUTH-REQUIRED", "HAT-AUTH-FAILED"],
+    "sender verification": ["SV-DOMAIN-MISSING", "SV-DOMAIN-NOT-EXIST", "SV-DOMAIN-UNRESOLVABLE"],
+    "Exception Table allow and reject": ["SV-EXCEPTION-ALLOW", "SV-EXCEPTION-REJECT"],
+    "invalid sender or recipient address": ["SV-INVALID-SENDER", "RAT-INVALID-RECIPIENT"],
+    "RAT": ["RAT-REJECT"],
+    "LDAP accept conversational and work queue": ["LDAP-ACCEPT-CONVERSATIONAL", "LDAP-ACCEPT-DROP", "LDAP-ACCEPT-BOUNCE"],
+    "bounce verification": ["RAT-BOUNCE-VERIFICATION"],
+    "SPF, DKIM, DMARC verdicts and actions": ["AUTH-SPF-FAIL", "AUTH-DKIM-FAIL", "AUTH-DMARC-FAIL", "AUTH-DMARC-REJECT",
+                                              "AUTH-DMARC-QUARANTINE"],
+    "SDR verdicts": ["SDR-VERDICT-POOR", "SDR-VERDICT-ACCEPTABLE", "SDR-REJECT"],
+    "message filter drop/bounce/quarantine": ["MF-DROP", "MF-BOUNCE", "MF-QUARANTINE"],
+    "safelist/blocklist": ["SLBL-BLOCKLIST-QUARANTINE", "SLBL-BLOCKLIST-DROP", "SLBL-NOT-BLOCKLISTED"],
+    "anti-spam positive/suspect/marketing": ["AS-DROP-POSITIVE", "AS-DROP-SUSPECT", "AS-DROP-MARKETING",
+                                             "AS-QUARANTINE-LOCAL", "AS-TAGGED-DELIVERED"],
+    "graymail": ["GRAY-QUARANTINE", "GRAY-DROP", "GRAY-TAGGED-DELIVERED"],
+    "anti-virus positive/encrypted/unscannable/repaired": ["AV-DROP", "AV-QUARANTINE-ENCRYPTED",
+                                                           "AV-QUARANTINE-UNSCANNABLE", "AV-REPAIRED-DELIVERED"],
+    "AMP malicious and file-analysis pending": ["AMP-MALWARE-DROP", "AMP-FILE-ANALYSIS-QUARANTINE"],
+    "content filter drop/bounce/quarantine": ["CF-DROP", "CF-BOUNCE", "CF-QUARANTINE"],
+    "outbreak quarantine": ["OF-QUARANTINE"],
+    "DLP": ["DLP-QUARANTINE", "DLP-DROP", "DLP-DELIVERED"],
+    "spam quarantine local and off-box": ["AS-QUARANTINE-LOCAL", "AS-QUARANTINE-OFFBOX"],
+    "released (then delivered), deleted, expired": ["DLV-RELEASED", "DLV-RELEASED-SPAM-QUARANTINE",
+                                                    "MF-QUARANTINE-DELETED", "MF-QUARANTINE-EXPIRED"],
+    "delivered, quoting the remote response": ["DLV-DELIVERED-RESPONSE"],
+    "delayed: 4xx, connection errors, TLS required, DNS temporary": ["DLV-DELAYED", "DLV-CONNECTION-ERROR",
+                                                                    "DLV-TLS-REQUIRED-FAILED", "DLV-DELAYED-DNS"],
+    "bounced: 5xx, DNS hard, expired": ["DLV-BOUNCED", "DLV-BOUNCED-DNS", "DLV-BOUNCED-EXPIRED"],
+    "still queued": ["DLV-STILL-QUEUED"],
+    "service health context": ["AS-ENGINE-ERROR", "AS-TOO-BIG", "OF-TOO-BIG", "AS-KEY-EXPIRY", "AV-KEY-EXPIRY"],
+}
+
+
+def test_issue_situations_are_covered_by_rules_and_scenarios():
+    ids = {rule["id"] for _s, rule in _all_rules()}
+    fires: set[str] = set()
+    for spec in (ROOT / "tests" / "data" / "scenarios").glob("*.yaml"):
+        fires |= set(_load(spec).get("fires") or [])
+    for situation, rules in SITUATIONS.items():
+        for rid in rules:
+            assert rid in ids, f"{situation}: rule {rid} missing"
+            assert rid in fires, f"{situation}: no scenario shows {rid} firing"
