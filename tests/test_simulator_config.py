@@ -156,3 +156,14 @@ def test_relayed_outgoing_mail_skips_the_rat_and_inbound_checks_and_meets_dlp():
     inbound = simulate(replace(msg, sender_ip="203.0.113.8", sbrs=2.0), cfg)
     assert inbound.stage == "rat"
     assert any(s.stage == "dlp" and s.status == "skipped" for s in simulate(Message(dlp_policy="X"), cfg).steps)
+
+
+def test_command_line_trace_prints_each_stage_and_the_lines(capsys):
+    assert simulator_main(["trace", "--ip", "203.0.113.9", "--sbrs", "-2.0", "--to", "a@example.com",
+                           "--spam", "positive"]) == 0
+    out = capsys.readouterr().out
+    assert "hat                  passed       sender group SUSPECTLIST" in out
+    assert "=> a@example.com: quarantined at antispam" in out
+    assert "ISQ: Tagging MID 5001 for quarantine" in out
+    assert simulator_main(["trace", "--spam", "maybe"]) == 2
+    assert "Message.spam='maybe'" in capsys.readouterr().err
