@@ -126,6 +126,10 @@ def test_details_with_split_mids_and_incomplete_flag(data_dir):
     assert last.get("record_mids") == [765, 766, 767]
     assert any(e.kind == "tracking_note" and "incomplete" in e.get("note", "") for e in msg.events)
     assert msg.first("response").get("response") == ["ok:  Message 89 accepted"]
+    sdr = msg.first("sdr_verdict")  # the details page's SDR summary
+    assert (sdr.get("threat_level"), sdr.get("maturity")) == ("Neutral", "30 days (or greater)")
+    assert sdr.source.endswith("#/data/messages/sdrReputation")
+    assert msg.first("attachment").get("name") == "test.jpg"
 
 
 @pytest.mark.parametrize(("text", "kind", "fields"), [

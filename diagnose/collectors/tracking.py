@@ -743,6 +743,23 @@ def _attribute_events(b: _Builder, pointer: str, attrs: dict[str, Any], applianc
         if len(record_mids) > 1:
             cls["record_mids"] = list(record_mids)
         ev("tracking_last_state", key, f"Last state: {cls['state']}", **cls)
+    # SDR summary of the details page (the narrative's "Consolidated Sender Threat Level" wins)
+    sdr_rep = attrs.get("sdrReputation")
+    if isinstance(sdr_rep, str) and sdr_rep.strip() and sdr_rep != "N/A" and "sdr_verdict" not in have:
+        f_sdr: dict[str, Any] = {"threat_level": sdr_rep.strip()}
+        for key, name in (("sdrCategory", "category"), ("sdrAge", "maturity"), ("sdrThreatLevels", "threat_levels")):
+            v = attrs.get(key)
+            if isinstance(v, str | int) and str(v).strip():
+                f_sdr[name] = str(v).strip()
+        ev("sdr_verdict", "sdrReputation", "SDR: " + ", ".join(f"{k}: {v}" for k, v in f_sdr.items()), **f_sdr)
+    auth = attrs.get("smtpAuthId")
+    if isinstance(auth, str) and auth.strip() and icid is not None:
+        b.connection(appliance, icid).events.append(Event(
+            "smtp_auth", ts, appliance, b.source(f"{pointer}/smtpAuthId"), _attr_text("smtpAuthId", auth),
+            {"icid": icid, "result": "succeeded", "user": auth.strip()}))
+    for n, name in enumerate(_as_list(attrs.get("attachments"))):
+        if isinstance(name, str) and name.strip():
+            ev("attachment", f"attachments/{n}", _attr_text("attachment", name), name=name.strip())
     complete = attrs.get("isCompleteData")
     if complete is False:
         ev("tracking_note", "isCompleteData", _attr_text("isCompleteData", complete),
