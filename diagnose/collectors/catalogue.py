@@ -40,6 +40,7 @@ class Pattern:
     shared_id: bool = False  # its family regex captures the leading MID/ICID/DCID as group 1
     shared_field: str = ""  # "mid", "icid" or "dcid": the id right after the first word
     gid: dict[str, str] = field(default_factory=dict)  # id field -> its group name in the family regex
+    spec: tuple[tuple[str | None, int], ...] = ()  # per regex group: (field name, 0 text | 1 int | 2 rid list)
 
 
 PATTERNS: list[Pattern] = []
@@ -628,6 +629,9 @@ def _index() -> None:
             raise ValueError(f"duplicate pattern name {p.name}")
         names.add(p.name)
         p.index = i
+        names_by_index = {v: k for k, v in p.regex.groupindex.items()}
+        p.spec = tuple((names_by_index.get(g), 1 if names_by_index.get(g) in INT_FIELDS else
+                        2 if names_by_index.get(g) == "rids" else 0) for g in range(1, p.regex.groups + 1))
         _BRANCH[f"_{i}"] = p
         for k in p.keys:
             first = "" if k == ("<blank>",) else k[0]
@@ -712,16 +716,16 @@ def fields(p: Pattern, m: re.Match[str]) -> dict[str, Any]:
         m = p.regex.match(m.string)  # type: ignore[assignment]
         if m is None:  # cannot happen: the family branch is the same regex
             return dict(p.const)
-    f: dict[str, Any] = dict(p.const)
-    for k, v in m.groupdict().items():
-        if v is None:
+    f: dict[str, Any] = dict(p.const) if p.const else {}
+    for (k, conv), v in zip(p.spec, m.groups(), strict=True):
+        if v is None or k is None:
             continue
-        if k in INT_FIELDS:
+        if conv == 1:
             try:
                 f[k] = int(v)
             except ValueError:
                 f[k] = v
-        elif k == "rids":
+        elif conv == 2:
             f[k] = _rids(v)
         else:
             f[k] = v
