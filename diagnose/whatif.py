@@ -330,7 +330,8 @@ def enrich_finding(finding: Any, config: EsaConfig, inputs: dict[str, Any], even
             sentences.append(f"The RAT ({rat.get('listener_label')}) rejects it at entry {rat.get('entry')}.")
     for e in events:
         if e.kind == "config_log_mismatch":
-            sentences.append(e.text + ".")
+            if e.get("stage") == finding.stage:  # elsewhere it qualifies, not explains: why/evidence only
+                sentences.append(e.text + ".")
             if not any(e.text in w for w in finding.why):  # the rulebase may already quote it
                 finding.why.append(f"CONFIG: {e.text}")
     if sentences:

@@ -138,3 +138,14 @@ def test_bounce_profile_cited_for_delivery_failures():
     g = finding("rat", "rejected", "Rejected.", [])
     enrich_finding(g, config, case_inputs(case), events)
     assert not any(e.source == bp.source for e in g.evidence)
+
+
+def test_mismatch_at_another_stage_stays_out_of_the_summary():
+    config = load_config([CONFIG / "hat_export.txt"])
+    case = rejected_connection()  # logged CORP_BLOCKLIST, which this export does not have
+    events = attach_config(case, config)
+    f = finding("antispam", "dropped", "Dropped by anti-spam.", [])
+    enrich_finding(f, config, case_inputs(case), events)
+    assert f.summary == "Dropped by anti-spam."
+    assert any("disagree" in w for w in f.why)
+    assert any(e.text.startswith("Logs and configuration disagree") for e in f.evidence)
