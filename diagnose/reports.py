@@ -95,8 +95,8 @@ def what_if_for(finding: dict[str, Any]) -> dict[str, Any] | None:
     the recommendation changes that stage; stages after it were never reached, so the logs cannot
     say whether they would pass: they stay unknown and the predicted outcome says so.
     """
-    recs = [r for r in finding.get("recommendations") or [] if r.get("kind") not in (None, "none")]
-    path = finding.get("path") or []
+    recs = [r for r in finding.get("recommendations") or [] if isinstance(r, dict) and r.get("kind") not in (None, "none")]
+    path = [p for p in finding.get("path") or [] if isinstance(p, dict)]
     if not recs or not path:
         return None
     stop_stage = finding.get("stage")
@@ -164,7 +164,8 @@ def what_if_for(finding: dict[str, Any]) -> dict[str, Any] | None:
 
 def ensure_what_if(answer_json: dict[str, Any]) -> dict[str, Any]:
     """Fill `what_if` for findings that have none (the JSON and the HTML carry the same one)."""
-    for f in answer_json.get("findings") or []:
+    findings = answer_json.get("findings")
+    for f in findings if isinstance(findings, list) else []:
         if isinstance(f, dict) and not f.get("what_if"):
             wi = what_if_for(f)
             if wi is not None:
@@ -197,7 +198,7 @@ _SENDER_TEXT = {
 def sender_text(finding: dict[str, Any], stage_titles: dict[str, str] | None = None) -> str:
     """A draft the helpdesk can send to the sender: the sender_fix text when a rule gave one."""
     for r in finding.get("recommendations") or []:
-        if r.get("kind") == "sender_fix" and r.get("sender_text"):
+        if isinstance(r, dict) and r.get("kind") == "sender_fix" and r.get("sender_text"):
             return str(r["sender_text"])
     titles = stage_titles or STAGE_TITLES
     outcome = finding.get("outcome") or "unknown"
@@ -224,14 +225,33 @@ def _finding_case(graph: dict[str, Any], index: int, n_findings: int) -> int | N
     return None if index == 0 or n_findings == 1 else -1
 
 
+def _clean(f: dict[str, Any]) -> dict[str, Any]:
+    """A finding as the template expects it, whatever the JSON held (lists of dicts / of strings)."""
+    out = dict(f)
+    for key in ("evidence", "recommendations", "path"):
+        v = out.get(key)
+        out[key] = [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
+    for key in ("why", "gaps", "context"):
+        v = out.get(key)
+        out[key] = [str(x) for x in v if x is not None] if isinstance(v, list) else []
+    if not isinstance(out.get("what_if"), dict):
+        out["what_if"] = None
+    for key in ("outcome", "stage", "confidence"):
+        out[key] = str(out.get(key) or "unknown")
+    out["summary"] = str(out.get("summary") or "")
+    return out
+
+
 def _view(answer_json: dict[str, Any]) -> dict[str, Any]:
     titles = _stage_titles()
-    graph = answer_json.get("graph") or {}
+    graph = answer_json.get("graph") if isinstance(answer_json.get("graph"), dict) else {}
+    raw = answer_json.get("findings") if isinstance(answer_json.get("findings"), list) else []
     findings = []
-    n = len(answer_json.get("findings") or [])
-    for i, f in enumerate(answer_json.get("findings") or []):
+    n = len(raw)
+    for i, f in enumerate(raw):
         if not isinstance(f, dict):
             continue
+        f = _clean(f)
         case = _finding_case(graph, i, n)
         svg = render_svg(graph, case=case, uid=f"f{i}",
                          title=f"Causal graph of finding {i + 1}: evidence, rules, conclusions, recommendations") \

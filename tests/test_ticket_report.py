@@ -350,3 +350,16 @@ def test_demo_ticket_screenshot_command(tmp_path, chromium):  # noqa: F811  (ski
     assert w >= 1000 and h >= 1000
     page = html.read_text()
     assert "rejected" in page and "Host Access Table" in page and "<svg" in page
+
+
+@pytest.mark.parametrize("answer", [
+    {}, {"findings": [{}]}, {"query": "mid 5", "findings": "nope", "graph": []},
+    {"findings": [{"path": [None, {"stage": 1}], "evidence": [None, {"text": None}], "recommendations": [None, {"risk": "x"}],
+                   "what_if": {"applicable": False}, "why": [None, 3]}],
+     "graph": {"nodes": [{"id": 1, "case": "x"}], "links": [{"source": 1, "target": 1}, "bad"]}},
+    {"findings": [{"outcome": "x<y", "stage": "<b>", "confidence": None, "summary": None, "gaps": None}],
+     "warnings": [None, 5, "disagree <i>"]},
+])
+def test_odd_answers_still_render(answer):
+    html = ticket_html(answer)
+    assert html.startswith("<!DOCTYPE html>") and "<b>" not in html and "<i>" not in html
