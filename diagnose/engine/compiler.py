@@ -29,6 +29,7 @@ from durable.engine import Host, MessageNotHandledException, MessageObservedExce
 from diagnose.engine.facts import Fact, clean_value
 from diagnose.engine.justify import Record, render
 from diagnose.engine.rulebase import Condition, Rule, Rulebase, Test
+from diagnose.model import STAGES
 
 MAX_DERIVED = 500  # per case; a rulebase that loops stops here and the case says so
 _CATCH_ALL = "$catch_all"
@@ -124,7 +125,8 @@ class CompiledRulebase:
             bound = {a: c._m[a]["fact_id"] for a in aliases if c._m and a in c._m}
             self._firings.setdefault(c.s.sid, []).append((rid, bound))
 
-        return {"all": terms, "run": action}
+        # salience: firings of one batch run in pipeline order, so the "why" reads like the path
+        return {"all": terms, "run": action, "pri": STAGES.index(rule.stage) + 1}
 
     # -- running -----------------------------------------------------------------------------
 
