@@ -624,6 +624,7 @@ def _env(templates: Path, gloss: Glossary, titles: dict[str, str]) -> Environmen
     env.filters["gloss"] = lambda text, root="", skip=None: gloss.link(text, root, skip)
     env.filters["slug"] = slug
     env.globals["STAGE_TITLES"] = titles
+    env.globals["LABELS"] = {"cli": "CLI", "references": "References", "gui": "GUI", "smtp": "SMTP"}
     return env
 
 
