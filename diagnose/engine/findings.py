@@ -85,7 +85,8 @@ def build_path(stop: Fact | None, record: Record) -> list[dict[str, str]]:
         else:
             status[sstage] = "stopped"
             for s in PIPELINE[idx + 1:]:
-                status[s] = "not_reached"
+                if status[s] != "passed":  # a verdict logged after the stop (quarantine acts at the end) stands
+                    status[s] = "not_reached"
         # an earlier stop that a later state superseded (quarantine then release) was passed
         for other in record.derived("stop"):
             ostage = other.get("stage")
