@@ -345,7 +345,10 @@ class _Run:
             else:
                 self.log(f"MID {_ph('mid')} DMARC: Verification failed. No action taken.", 0.0)
         self.log(f"ICID {_ph('icid')} close", 0.05)
-        self.step("authentication", "passed" if pol.spf or pol.dkim or pol.dmarc else "skipped", detail)
+        if pol.spf or pol.dkim or pol.dmarc:
+            self.step("authentication", "passed", detail)
+        else:
+            self.step("authentication", "skipped", f"SPF, DKIM and DMARC verification are off in {pol.name}")
 
     def sdr(self, pol: MailFlowPolicy) -> None:
         m = self.m
