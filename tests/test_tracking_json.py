@@ -246,3 +246,18 @@ def test_any_json_never_crashes(tmp_path, doc):
     data = read_tracking(p)
     for e in data.events:
         assert e.source.startswith("tracking:") and isinstance(e.text, str)
+
+
+def test_log_worded_narratives_and_mid_links(tmp_path):
+    doc = {"data": {"messages": {"mid": [5, 6], "sender": "a@b.example", "recipient": ["c@d.example"],
+                                 "messageStatus": "Delivered", "summary": [
+        {"description": "Message 5 rewritten to MID 6 by add-footer filter 'Footer'."},
+        {"description": "Message 6 queued for delivery."},
+        {"description": "Message 4 generated for bounce of message 3"}]}}}
+    p = tmp_path / "links.json"
+    p.write_text(json.dumps(doc))
+    data = read_tracking(p)
+    m5, m6 = _story(data, 5), _story(data, 6)
+    assert m5.first("rewritten").get("new_mid") == 6  # read with the log catalogue
+    assert ("rewritten_to", 6) in m5.links and ("rewritten_from", 5) in m6.links
+    assert ("bounce_of", 3) in _story(data, 4).links

@@ -336,6 +336,11 @@ def parse_narrative(text: str) -> tuple[str, dict[str, Any]]:
         m = rx.match(t)
         if m:
             return kind, _convert(kind, m.groupdict())
+    # the tracking database words most events as the mail_logs line with "Message n" for "MID n":
+    # read an unknown narrative with the log catalogue before giving up on it
+    hit = _as_log_line(t)
+    if hit is not None:
+        return hit
     fields: dict[str, Any] = {}
     ids = re.search(r"\b(?:Message|MID) (\d+)", t)
     if ids:
@@ -345,6 +350,35 @@ def parse_narrative(text: str) -> tuple[str, dict[str, Any]]:
         if m2:
             fields[name.lower()] = int(m2.group(1) or m2.group(2))
     return "tracking_note", fields
+
+
+_LOGLIKE = re.compile(r"^Message (\d+):? ")
+_UNMAPPED = ("tracking_note", "blank_line", "unknown")
+
+
+def _as_log_line(text: str) -> tuple[str, dict[str, Any]] | None:
+    m = _LOGLIKE.match(text)
+    if not m:
+        return None
+    try:
+        from diagnose.collectors import catalogue
+    except ImportError:  # the log catalogue is optional here
+        return None
+    line = "MID " + m.group(1) + " " + text[m.end():].rstrip(" .")
+    line = re.sub(r"\bmessage (\d+)\b", r"MID \1", line)
+    try:
+        hit = catalogue.classify(line)
+        if hit is None:
+            return None
+        pattern, match = hit
+        if pattern.kind in _UNMAPPED or pattern.kind.startswith("tracking"):
+            return None
+        fields = catalogue.fields(pattern, match)
+    except Exception:  # a catalogue post-processor choking on odd text must not stop the reading
+        return None
+    if fields.get("mid") != int(m.group(1)):
+        return None
+    return pattern.kind, fields
 
 
 # ---------------------------------------------------------------------------------------------
@@ -490,6 +524,7 @@ class _Builder:
         if mid is not None:
             st = self.message(ev.appliance, mid, icid if ev.kind in ("mid_start", "mid_from", "mid_to") else None)
             st.events.append(ev)
+            self._link(st, ev)
             if icid is not None and ev.kind in ("mid_start", "mid_from"):
                 con = self.connection(ev.appliance, icid)
                 if mid not in con.mids:
@@ -507,6 +542,24 @@ class _Builder:
             self.message(ev.appliance, target).events.append(ev)
 
     _pending_dcid: list[Event]
+
+    # MID relations, both ways, as the log correlator records them in MessageStory.links
+    _LINKS = {"rewritten": ("rewritten_to", "rewritten_from", "new_mid"),
+              "policy_split": ("split_to", "split_from", "new_mid"),
+              "isq_reinjected": ("reinjected_as", "reinjected_from", "new_mid"),
+              "generated": ("generated_from", "generated", "parent_mid"),
+              "bounce_generated": ("bounce_of", "bounce", "parent_mid")}
+
+    def _link(self, st: MessageStory, ev: Event) -> None:
+        spec = self._LINKS.get(ev.kind)
+        other = ev.get(spec[2]) if spec else None
+        if not spec or not isinstance(other, int):
+            return
+        if (spec[0], other) not in st.links:
+            st.links.append((spec[0], other))
+        peer = self.message(st.appliance, other)
+        if (spec[1], st.mid) not in peer.links:
+            peer.links.append((spec[1], st.mid))
 
     def start_record(self) -> None:
         self._pending_dcid = []
