@@ -132,7 +132,7 @@ def load_remedies(path: str | Path | None = None) -> RemedyCatalogue:
             return RemedyCatalogue()
     path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputError(f"{path.name}: cannot read: {str(exc).splitlines()[0]}") from None
     return parse_catalogue(doc, path.name)

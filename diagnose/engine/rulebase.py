@@ -60,6 +60,7 @@ tracking_event
 """
 KNOWN_EVENT_KINDS: frozenset[str] = frozenset(_KINDS_TEXT.split())
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built: ~10x faster at startup
 _ID_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 TEMPLATE_REF = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -183,7 +184,7 @@ def load_rulebase(folder: str | Path | None = None, extra_kinds: Iterable[str] =
 
 def _load_file(path: Path) -> list[Rule]:
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise RulebaseError(f"{path.name}: cannot read YAML: {str(exc).splitlines()[0]}") from None
     if doc is None:
