@@ -133,3 +133,16 @@ def test_html_ticket_is_written_and_escapes_log_text(run_cli, tmp_path):
     page = out.read_text()
     assert "SBRS -9.0" in page
     assert "<script>alert" not in page and "<b>BAD</b>" not in page
+
+
+def test_elastic_samples_syslog_and_file_format_every_finding_has_evidence(run_cli, shared_dir):
+    folder = shared_dir / "corpus/external/elastic-integrations"
+    if not folder.is_dir():
+        pytest.skip("Elastic samples absent")
+    doc = explain_json(run_cli, "--logs", folder, "--since", "2000-01-01 00:00", "--year", "2023")
+    findings = doc["findings"]
+    assert len(findings) > 10
+    assert {f["outcome"] for f in findings} >= {"delivered", "rejected"}
+    for f in findings:
+        assert f["evidence"], f["summary"]
+        assert all(e["source"] and e["text"] is not None for e in f["evidence"])
