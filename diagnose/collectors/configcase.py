@@ -49,8 +49,13 @@ def case_inputs(case: Any) -> dict[str, Any]:
         out["ip"] = getattr(query, "ip", None)
     if not out["recipient"] and query is not None:
         out["recipient"] = getattr(query, "recipient", None)
+    # The RAT is consulted only for mail received on a connection the HAT accepted (not RELAY, and not
+    # messages the appliance generated itself, ICID 0: bounces, notifications)
+    icid = getattr(msg, "icid", None) if msg is not None else getattr(conn, "icid", None)
+    hat_action = str(out["logged_hat"].get("action") or "").upper() if out["logged_hat"] is not None else ""
+    out["rat_applies"] = icid != 0 and hat_action != "RELAY"
     rcpt = out["recipient"]
-    if rcpt:
+    if rcpt and out["rat_applies"]:
         for ev in _events(msg):
             if ev.kind == "mid_rcpt_rejected" and _same(ev.get("recipient"), rcpt):
                 if "RAT" in str(ev.get("by") or "").upper().split():
@@ -64,7 +69,8 @@ def config_events_for_case(config: EsaConfig, case: Any, listener: str | None = 
     """Config facts (Events of kind config_*) for one engine case."""
     i = case_inputs(case)
     return config_facts_for_case(
-        config, ip=i["ip"], rdns=i["rdns"], sbrs=i["sbrs"], recipient=i["recipient"], listener=listener,
+        config, ip=i["ip"], rdns=i["rdns"], sbrs=i["sbrs"], listener=listener,
+        recipient=i["recipient"] if i["rat_applies"] else None,
         rdns_verified=i["rdns_verified"], country=i["country"], logged_hat=i["logged_hat"],
         logged_rat_rejected=i["logged_rat_rejected"])
 
