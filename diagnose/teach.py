@@ -616,6 +616,28 @@ def _kind_examples(lines: list[str]) -> dict[str, str]:
     return ex
 
 
+def anatomy(lines: list[str], stages_k: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+    """Each line of one message, with its kind (the catalogue's) and the stage that writes that kind
+    (knowledge/pipeline.yaml `log_kinds`): how to read a mail_logs story."""
+    try:
+        from diagnose.collectors.catalogue import parse
+    except ImportError:
+        return []
+    writer: dict[str, str] = {}
+    for st in STAGES:
+        kinds = stages_k.get(st, {}).get("log_kinds")
+        for k in kinds if isinstance(kinds, list) else []:
+            if str(k) == st or str(k) not in writer:  # a kind named after a stage belongs to that stage
+                writer[str(k)] = st
+    rows = []
+    for line in lines:
+        ts, _, text = line.partition(" Info: ")
+        p = parse(text)
+        kind = p[0] if p else ""
+        rows.append({"time": ts[11:19], "text": text, "kind": kind, "stage": writer.get(kind, "")})
+    return rows
+
+
 # ------------------------------------------------------------------ the build
 
 def _env(templates: Path, gloss: Glossary, titles: dict[str, str]) -> Environment:
@@ -706,8 +728,10 @@ def build_site(output: str | Path, *, rules_dir: str | Path | None = None, knowl
         v["next"] = stage_views[i + 1]["name"] if i + 1 < len(stage_views) else None
 
     counts = {v["name"]: len(v["rules"]) for v in stage_views}
-    page("index.html", "index.html.j2", "", svg=pipeline_svg(counts, phases, titles), stages=stage_views, worked=worked_list,
-         n_rules=len(rules), n_terms=len(terms))
+    delivered = next((w for w in worked_list if w.scenario.kind == "delivered"), None)
+    page("index.html", "index.html.j2", "", svg=pipeline_svg(counts, phases, titles), stages=stage_views,
+         worked=worked_list, n_rules=len(rules), n_terms=len(terms),
+         anatomy=anatomy(delivered.lines, stages_k) if delivered else [], anatomy_of=delivered)
     for v in stage_views:
         page(f"stages/{v['name']}.html", "stage.html.j2", "../", stage=v, kind_examples=kind_examples)
     page("scenarios/index.html", "scenarios.html.j2", "../", worked=worked_list)

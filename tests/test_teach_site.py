@@ -87,6 +87,17 @@ def test_a_page_for_every_stage_linked_from_the_overview(site):
         assert (out / name).is_file()
 
 
+def test_the_overview_reads_one_delivered_message_line_by_line(site):
+    out, _, _ = site
+    index = (out / "index.html").read_text(encoding="utf-8")
+    if 'class="anatomy"' not in index:
+        pytest.skip("the log catalogue is not available")
+    table = index.split('class="anatomy"', 1)[1].split("</table>", 1)[0]
+    assert "<code>hat_decision</code>" in table and "<code>message_done</code>" in table
+    row = next(r for r in table.split("<tr>") if "<code>antispam</code>" in r)
+    assert 'href="stages/antispam.html"' in row
+
+
 def test_every_rule_appears_on_its_stage_page_with_its_id_as_anchor(site):
     out, res, _ = site
     rules = load_rules(None, [])
