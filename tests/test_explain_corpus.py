@@ -92,8 +92,8 @@ def test_empty_or_garbage_log_is_an_unknown_answer_not_a_crash(run_cli, tmp_path
     log.write_bytes(content)
     r = run_cli("explain", "--logs", str(log), "--mid", "5", "--format", "json", "--offline")
     assert "Traceback" not in r.stderr
-    if r.returncode == 2:  # an empty file may be refused as an input error: one line
-        assert content == b"" and r.stderr.count("\n") == 1
+    if content == b"":  # an empty log is an input error: one line
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "empty" in r.stderr
         return
     assert r.returncode == 0, r.stderr
     (f,) = json.loads(r.stdout)["findings"]

@@ -424,6 +424,9 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
     context: list[Any] = []
     if logs:
         result = _find(logs, query, year)
+        if getattr(result, "bytes_read", None) == 0 and not getattr(result, "errors", None):
+            names = ", ".join(str(f) for f in (getattr(result, "files", None) or logs))
+            raise InputError(f"the logs are empty: {names}")
         messages, connections = _stories(result)
         searched = _searched(result, logs, query)
         context = list(getattr(result, "context", None) or [])
