@@ -30,10 +30,12 @@ _WS = re.compile(r"\s+")
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
 _CODE_LEAD = re.compile(r"^\s*(?:smtp;\s*)?([245]\d\d)(?:[ \-]|$)", re.I)
 _CODE_ANY = re.compile(r"(?:^|[\s:(\[\"'])([245][0-5]\d)(?=[ \-]+(?:[#]?[245]\.\d|[a-z<]))", re.I)
-# AsyncOS bounce/mail_logs form: 5.1.0 - Unknown address error ('550', ['...', "..."])
-_WRAP_LOG = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3}) - (.+?)\s*\(\s*'(\d{3})'\s*,\s*(\[.*\])\s*\)\s*(?:\[\])?\s*$", re.S)
-# AsyncOS DSN form: 5.1.0 - Unknown address error 550-'5.7.1 ...' (delivery attempts: 0)
-_WRAP_DSN = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3}) - (.+?)(?:\s+(\d{3})[- ]'(.*)')?\s*(?:\(delivery attempts: \d+\))?\s*$", re.S)
+# AsyncOS wrappers: "5.1.0 - Unknown address error ('550', ['...', "..."])" (bounce log, mail_logs)
+# and "5.1.0 - Unknown address error 550-'5.7.1 ...' (delivery attempts: 0)" (AsyncOS DSN)
+_WRAP_HEAD = re.compile(r"\s*([245]\.\d{1,3}\.\d{1,3}) - ")
+_WRAP_LIST = re.compile(r"\(\s*'(\d{3})'\s*,\s*(\[.*\])\s*\)\s*(?:\[\])?\s*\Z", re.S)
+_WRAP_QUOTED = re.compile(r"\s(\d{3})[- ]'")
+_WRAP_ATTEMPTS = re.compile(r"\s?\(delivery attempts: \d+\)\Z")
 _RESPONSE_LIST = re.compile(r"""(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""")
 _MAX_TEXT = 8192  # a reply longer than this is an attached message, not a reply
 _MATCH_TEXT = 2048  # the patterns read this much: bounds the time one hostile text can cost
@@ -151,20 +153,39 @@ def _response_lines(literal: str) -> list[str]:
 def unwrap_asyncos(text: str) -> tuple[str | None, str | None, str | None, str]:
     """Split an AsyncOS-wrapped reply: (wrapper "x.y.z - text", wrapper status, inner code, inner text).
 
-    Returns (None, None, None, text) when the text is not wrapped.
+    Returns (None, None, None, text) when the text is not wrapped.  Parsed by position, not by one
+    backtracking regex, so that a long hostile text costs linear time.
     """
-    m = _WRAP_LOG.match(text)
-    if m:
-        status, label, code, literal = m.groups()
-        lines = _response_lines(literal)
-        if code == "000":  # no SMTP conversation (DNS failure, expiry): the text is the ESA's own
-            code = None
-        return f"{status} - {label}", status, code, " ".join(lines).strip()
-    m = _WRAP_DSN.match(text)
-    if m and _known_wrapper(m.group(2)):
-        status, label, code, inner = m.groups()
-        return f"{status} - {label}", status, code, (inner or "").strip()
-    return None, None, None, text
+    head = _WRAP_HEAD.match(text)
+    if not head:
+        return None, None, None, text
+    status, rest = head.group(1), text[head.end():]
+    # bounce-log / mail_logs form: <label> ('550', ['line', "line"]) []
+    i = rest.find("('")
+    if i >= 0:
+        tail = _WRAP_LIST.match(rest, i)
+        if tail:
+            label = rest[:i].strip()
+            code, literal = tail.group(1), tail.group(2)
+            lines = _response_lines(literal)
+            if code == "000":  # no SMTP conversation (DNS failure, expiry): the text is the ESA's own
+                code = None
+            return f"{status} - {label}", status, code, " ".join(lines).strip()
+    # DSN form: <label> 550-'5.7.1 ...' (delivery attempts: 0)
+    rest = rest[:_MAX_TEXT].rstrip()
+    if rest.endswith(")"):  # the regex reads only the tail: a long run of spaces stays linear
+        cut = _WRAP_ATTEMPTS.search(rest[-48:])
+        rest = rest[:len(rest) - 48 + cut.start()] if cut and len(rest) >= 48 else _WRAP_ATTEMPTS.sub("", rest)
+    quoted = _WRAP_QUOTED.search(rest)
+    label = (rest[:quoted.start()] if quoted else rest).strip()
+    if not label or not _known_wrapper(label):
+        return None, None, None, text
+    if quoted:
+        inner = rest[quoted.end():]
+        end = inner.rfind("'")
+        inner = inner[:end] if end >= 0 else inner
+        return f"{status} - {label}", status, quoted.group(1), inner.strip()
+    return f"{status} - {label}", status, None, ""
 
 
 def _known_wrapper(label: str) -> dict[str, Any] | None:
@@ -236,8 +257,8 @@ def classify_text(
         code = inner_code or code
         given_status = None if (given_status or "").endswith(".0.0") else given_status
         raw = inner
-        if not given_status:
-            given_status = wrap_status if not find_status(inner) else None
+        if not given_status and inner and not find_status(inner):
+            given_status = wrap_status  # the ESA's reading of a reply that carries no status itself
     low = normalise(raw[:_MATCH_TEXT * 2])[:_MATCH_TEXT]
     st = _pick_status(given_status, raw[:_MATCH_TEXT])
     code = code or find_code(raw[:_MATCH_TEXT])
@@ -252,12 +273,12 @@ def classify_text(
         if wrapper and stage is None:
             stage = (wrap_entry or {}).get("stage", "delivery")
         return Classification(
-            reason=reason, hard=_hard(reason, st, code) if (low or st or code) else None, stage=stage,
+            reason=reason, hard=_hard(reason, st, code) if (low or st or code or wrapper) else None, stage=stage,
             status=st, code=code, remote_text=raw, esa=esa or rule.startswith("ESA-"), rule=rule,
             evidence=evidence, wrapper=wrapper, temporary=temporary,
         )
 
-    if not (low or st or code):
+    if not (low or st or code or wrapper):
         return Classification("undefined", None, None, None, None, "", False, "EMPTY", "")
     cmd = (command or "").strip().upper()
     dtype = (diagnostic_type or "").strip().lower()

@@ -144,3 +144,11 @@ def test_classify_ndr_reads_a_whole_message_or_a_reply(shared_dir):
     assert classify_ndr(raw.decode()).rule == "ESA-HAT-SBRS"
     assert classify_ndr("550 #5.7.1 SPF unauthorized mail is prohibited.").reason == "authfailure"
     assert classify_ndr("").reason == "undefined"
+
+
+def test_asyncos_dsn_wrapper_without_inner_reply():
+    c = classify_text("5.4.7 - Delivery expired (message too old) (delivery attempts: 3)")
+    assert (c.reason, c.stage, c.wrapper) == ("expired", "delivery", "5.4.7 - Delivery expired (message too old)")
+    c = classify_text("5.1.0 - Unknown address error (delivery attempts: 0)")
+    assert c.reason == "onhold" and c.esa  # the wrapper hides the remote reply: nothing more is known
+
