@@ -34,6 +34,11 @@ SWITCHED_STAGES = {"antispam": ("spam_check", "anti-spam"), "antivirus": ("virus
                    "amp": ("amp_check", "AMP"), "graymail": ("graymail_check", "graymail"),
                    "outbreak_filter": ("vof_check", "Outbreak Filters")}
 SUPPORTED = ("hat_allowlist", "rat_accept")
+# Remedy catalogue ids (knowledge/remedies.yaml) the configuration model can apply; others of a supported
+# kind fall back on the kind's default (WHITELIST for hat_allowlist, a domain entry for rat_accept).
+VARIANTS = {"hat-custom-sender-group": "hat_allowlist", "hat-allowlist-trusted": "hat_allowlist",
+            "hat-remove-entry": "hat_allowlist", "rat-accept-domain": "rat_accept"}
+CUSTOM_GROUP = "ALLOWED_PARTNERS"  # the name the what-if gives the new sender group
 
 
 def _case_dict(case: Any) -> dict[str, Any]:
@@ -103,6 +108,49 @@ def _apply_hat_allowlist(li: Listener, case: dict[str, Any]) -> tuple[str, dict[
     change = f"add {ip} to sender group {group.label}{where} of {li.label}"
     how = {"gui_path": f"Mail Policies > HAT Overview > {group.label} > Add Sender",
            "cli": f"listenerconfig → edit → {_cli_name(li)} → hostaccess → edit → {group.label} → new → {ip} → commit"}
+    return change, how, None
+
+
+def _apply_custom_group(li: Listener, case: dict[str, Any]) -> tuple[str, dict[str, str], str | None]:
+    """A new sender group with the IP, policy $ACCEPTED, just above the group that matches it today."""
+    if li.hat is None:
+        return "", {}, f"{li.label} has no HAT in the configuration given"
+    ip = case.get("ip")
+    member = parse_member(ip or "", "what-if")
+    if member.kind != "ip":
+        return "", {}, "the sending IP is not known" if not ip else f"{ip!r} is not an IP address"
+    now = hat_match(li, ip, case.get("rdns"), case.get("sbrs"), case.get("dnslists"),
+                    rdns_verified=case.get("rdns_verified"), country=case.get("country"))
+    groups = li.hat.sender_groups
+    above = now.sender_group.label if now.sender_group is not None else None
+    index = groups.index(now.sender_group) if now.sender_group is not None else 0
+    groups.insert(index, SenderGroup(name=CUSTOM_GROUP, members=[member], policy="$ACCEPTED",
+                                     comment="created by the what-if", source="what-if"))
+    where = f" above {above}" if above else " at the top"
+    change = f"add {ip} to a new sender group {CUSTOM_GROUP} (policy $ACCEPTED){where} in {li.label}"
+    how = {"gui_path": f"Mail Policies > HAT Overview > Add Sender Group ({CUSTOM_GROUP}, policy $ACCEPTED, "
+                       f"order{where}) > Add Sender ({ip}) > Commit Changes",
+           "cli": f"listenerconfig → edit → {_cli_name(li)} → hostaccess → new → {CUSTOM_GROUP} → {ip} → "
+                  f"$ACCEPTED → move{where} → commit"}
+    return change, how, None
+
+
+def _apply_remove_entry(li: Listener, case: dict[str, Any]) -> tuple[str, dict[str, str], str | None]:
+    """Remove the local entry (IP, range, host name) that matches the host today."""
+    if li.hat is None or not case.get("ip"):
+        return "", {}, "the sending IP or the HAT is not known"
+    now = hat_match(li, case["ip"], case.get("rdns"), case.get("sbrs"), case.get("dnslists"),
+                    rdns_verified=case.get("rdns_verified"), country=case.get("country"))
+    m, g = now.member, now.sender_group
+    if m is None or g is None or m.kind not in ("ip", "cidr", "range", "hostname", "partial_hostname"):
+        what = f"{m.value} ({m.kind})" if m is not None else "no entry"
+        return "", {}, (f"the matching entry is {what}, not a local host entry: removing it would change the "
+                        "decision for every sender it covers")
+    g.members.remove(m)
+    change = f"remove entry {m.value} from sender group {g.label} in {li.label}"
+    how = {"gui_path": f"Mail Policies > HAT Overview > {g.label} > Edit > delete {m.value} > Commit Changes",
+           "cli": f"listenerconfig → edit → {_cli_name(li)} → hostaccess → edit → {g.label} → delete → {m.value} "
+                  "→ commit"}
     return change, how, None
 
 
@@ -219,10 +267,15 @@ def _summary(hm: HatMatch | None, rm: RatMatch | None, path: list[dict[str, str]
     return text.strip("; ") + "."
 
 
-def what_if(config: EsaConfig, recommendation_kind: str, case: Any) -> dict[str, Any]:
-    """Apply `recommendation_kind` to a copy of `config` for this case and predict the path (JSON-ready)."""
+def what_if(config: EsaConfig, recommendation_kind: str, case: Any, remedy: str | None = None) -> dict[str, Any]:
+    """Apply `recommendation_kind` to a copy of `config` for this case and predict the path (JSON-ready).
+
+    remedy: the remedies catalogue id (Recommendation.source) when the finding names one: the custom
+    sender group above the match, WHITELIST, or the removal of the matching entry."""
     c = _case_dict(case)
     result: dict[str, Any] = {"recommendation": recommendation_kind, "applicable": False}
+    if remedy:
+        result["remedy"] = remedy
     if recommendation_kind not in SUPPORTED:
         result["reason"] = ("the configuration model does not decide this change (incoming mail policies, "
                             "filters and quarantines are not read from the configuration)")
@@ -233,7 +286,8 @@ def what_if(config: EsaConfig, recommendation_kind: str, case: Any) -> dict[str,
         result["reason"] = "no listener in the configuration given"
         return result
     before_hm, before_rm = _evaluate(config.listener(c.get("listener")) or li, c)
-    apply = _apply_hat_allowlist if recommendation_kind == "hat_allowlist" else _apply_rat_accept
+    apply = {"hat-custom-sender-group": _apply_custom_group, "hat-remove-entry": _apply_remove_entry}.get(
+        remedy or "", _apply_hat_allowlist if recommendation_kind == "hat_allowlist" else _apply_rat_accept)
     change, how, why_not = apply(li, c)
     if why_not:
         result["reason"] = why_not
@@ -254,7 +308,7 @@ def what_if(config: EsaConfig, recommendation_kind: str, case: Any) -> dict[str,
                    f"({', '.join(config.files)}), then the HAT and RAT re-evaluated and the mail flow "
                    "policy's switches read; stages the configuration does not decide stay unknown"),
     })
-    if outcome == "rejected" and recommendation_kind == "hat_allowlist" and hm and hm.sender_group:
+    if outcome == "rejected" and apply is _apply_hat_allowlist and hm and hm.sender_group:
         result["blocked_by"] = (f"sender group {hm.sender_group.label} is above the allow-list group and still "
                                 f"matches first ({hm.member.value if hm.member else '?'})")
         result["alternative"] = alt = _move_above(config, c, hm.sender_group.label)
@@ -288,18 +342,25 @@ def _move_above(config: EsaConfig, c: dict[str, Any], blocker: str) -> dict[str,
 
 # ---------------------------------------------------------------- a finding, with the configuration
 
-def _kind_for(finding: Any) -> str | None:
-    """The configuration change worth trying for this finding (only kinds the model can evaluate)."""
+def _candidates(finding: Any) -> list[tuple[str, str | None]]:
+    """(kind, remedy id) the configuration model can try for this finding, in the recommendations' order
+    (least risky first); without such a recommendation, the stage's usual change."""
     if finding.outcome in ("delivered", "unknown"):
-        return None
-    if finding.stage == "hat":
-        return "hat_allowlist"
-    if finding.stage == "rat":
-        return "rat_accept"
+        return []
+    out: list[tuple[str, str | None]] = []
     for rec in getattr(finding, "recommendations", None) or []:
         if rec.kind in SUPPORTED:
-            return rec.kind
-    return None
+            remedy = rec.source if VARIANTS.get(rec.source) == rec.kind else None
+            if (rec.kind, remedy) not in out:
+                out.append((rec.kind, remedy))
+    if not out and finding.stage in ("hat", "rat"):
+        out.append(("hat_allowlist" if finding.stage == "hat" else "rat_accept", None))
+    return out
+
+
+def _kind_for(finding: Any) -> str | None:
+    c = _candidates(finding)
+    return c[0][0] if c else None
 
 
 def enrich_finding(finding: Any, config: EsaConfig, inputs: dict[str, Any], events: list[Any],
@@ -351,15 +412,20 @@ def enrich_finding(finding: Any, config: EsaConfig, inputs: dict[str, Any], even
         if e.kind in cited and (e.source, e.text) not in seen:
             finding.evidence.append(Evidence(source=e.source, text=e.text))
             seen.add((e.source, e.text))
-    if kind:
-        case = {k: inputs.get(k) for k in CASE_KEYS}
-        case["stage"] = finding.stage
-        case["listener"] = listener
-        result = what_if(config, kind, case)
-        if result.get("applicable"):  # otherwise the report's log-only what-if stays in charge
+    others: list[dict[str, Any]] = []
+    case = {k: inputs.get(k) for k in CASE_KEYS}
+    case["stage"] = finding.stage
+    case["listener"] = listener
+    for cand_kind, remedy in _candidates(finding)[:4]:
+        result = what_if(config, cand_kind, case, remedy)
+        if not result.get("applicable"):
+            not_applicable = not_applicable or f"{remedy or cand_kind}: {result.get('reason')}"
+            continue
+        if finding.what_if is None:  # the least risky applicable change; otherwise the log-only one stays
             finding.what_if = result
         else:
-            not_applicable = f"{kind}: {result.get('reason')}"
+            others.append({k: result.get(k) for k in ("recommendation", "remedy", "change", "predicted_outcome",
+                                                      "helps", "summary")})
     finding.extra["config"] = {
         "files": list(config.files),
         "listener": next((e.get("listener") for e in events if e.get("listener")), None),
@@ -368,6 +434,8 @@ def enrich_finding(finding: Any, config: EsaConfig, inputs: dict[str, Any], even
     }
     if not_applicable:
         finding.extra["config"]["what_if_not_applicable"] = not_applicable
+    if others:  # the other applicable recommendations, evaluated the same way
+        finding.extra["config"]["other_what_ifs"] = others
     if config.unknown_elements:
         finding.gaps.append(f"{len(config.unknown_elements)} part(s) of the configuration were not understood "
                             "and were not evaluated (see config.not_understood), e.g. "

@@ -36,12 +36,19 @@ def test_poor_reputation_names_group_and_policy(poor_reputation):
 
 
 def test_poor_reputation_what_if_passes_hat(poor_reputation):
+    # the least risky recommendation: a custom sender group ($ACCEPTED) just above the group that matches
     w = poor_reputation["what_if"]
-    assert w["recommendation"] == "hat_allowlist" and w["helps"] is True
-    assert w["after"]["hat"]["sender_group"] == "WHITELIST"
+    assert w["recommendation"] == "hat_allowlist" and w["remedy"] == "hat-custom-sender-group"
+    assert w["helps"] is True
+    assert w["after"]["hat"] == {**w["after"]["hat"], "sender_group": "ALLOWED_PARTNERS", "policy": "$ACCEPTED"}
+    assert "above CORP_BLOCKLIST" in w["change"]
     status = {p["stage"]: p["status"] for p in w["path"]}
-    assert status["hat"] == "passes" and status["antispam"] == "skipped" and status["antivirus"] == "runs"
-    assert w["predicted_outcome"] == "delivered" and "unless anti-virus is positive" in w["summary"]
+    assert status["hat"] == "passes" and status["antispam"] == "runs" and status["antivirus"] == "runs"
+    assert w["predicted_outcome"] == "delivered"
+    assert "unless anti-spam is positive or anti-virus is positive" in w["summary"]
+    # the next recommendation, WHITELIST ($TRUSTED), evaluated the same way: anti-spam skipped
+    trusted = next(o for o in poor_reputation["config"]["other_what_ifs"] if o["remedy"] == "hat-allowlist-trusted")
+    assert trusted["helps"] is True and "anti-spam skipped by $TRUSTED, anti-virus still runs" in trusted["summary"]
 
 
 def test_rat_case_with_repeated_exports(run_cli):
@@ -69,7 +76,7 @@ def test_ticket_html_shows_the_config_what_if(run_cli, tmp_path):
                 "--format", "html", "--output", out)
     assert r.returncode == 0, r.stderr
     html = out.read_text(encoding="utf-8")
-    assert "add 192.0.2.1 to sender group WHITELIST of listener IncomingMail" in html
+    assert "add 192.0.2.1 to a new sender group ALLOWED_PARTNERS (policy $ACCEPTED) above CORP_BLOCKLIST" in html
     assert "configuration what-if" in html
     assert "$CORP_BLOCKED" in html
 

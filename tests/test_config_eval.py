@@ -262,3 +262,20 @@ def test_sbrs_on_a_range_bound_is_undecided_until_the_log_settles_it(exports):
     hat = facts["config_hat_match"]
     assert hat.fields["sender_group"] == "BLACKLIST" and hat.fields["certain"] and hat.fields["access"] == "REJECT"
     assert "config_log_agree" in facts
+
+
+def test_what_if_remedy_variants(xml_config):
+    case = {"ip": "203.0.113.9", "sbrs": 2.0, "rdns": "", "dnslists": {"zen.spamhaus.org": False}, "stage": "hat"}
+    # the host is in CORP_BLOCKLIST by its network entry: removing that entry lets it through
+    r = what_if(xml_config, "hat_allowlist", case, "hat-remove-entry")
+    assert r["change"] == "remove entry 203.0.113.0/24 from sender group CORP_BLOCKLIST in listener IncomingMail"
+    assert r["after"]["hat"]["sender_group"] == "UNKNOWNLIST" and r["helps"] is True
+    # an SBRS range is not a local host entry: not applicable, said so
+    r = what_if(xml_config, "hat_allowlist", {**case, "ip": "192.0.2.1", "sbrs": -5.0}, "hat-remove-entry")
+    assert r["applicable"] is False and "not a local host entry" in r["reason"]
+    r = what_if(xml_config, "hat_allowlist", case, "hat-custom-sender-group")
+    groups = [g["sender_group"] for g in (r["before"]["hat"], r["after"]["hat"])]
+    assert groups == ["CORP_BLOCKLIST", "ALLOWED_PARTNERS"] and r["after"]["hat"]["policy"] == "$ACCEPTED"
+    # the model is a copy: the configuration given is unchanged
+    assert xml_config.listener("IncomingMail").hat.group("ALLOWED_PARTNERS") is None
+    assert "203.0.113.0/24" in [m.value for m in xml_config.listener("IncomingMail").hat.group("CORP_BLOCKLIST").members]
