@@ -187,3 +187,26 @@ def test_a_split_message_is_explained_by_the_mid_it_continues_as():
     (f,) = answer.findings  # the parent's own "unknown" is not an answer: MID 101 tells its fate
     assert (f.mid, f.outcome, f.stage) == (101, "dropped", "antispam")
     assert f.sender == "a@partner.example"
+
+
+@pytest.mark.parametrize("option", ["--sender", "--subject", "--message-id", "--mid"])
+def test_undecodable_command_line_bytes_exit_2(run_cli, tmp_path, option):
+    import subprocess
+    import sys
+
+    log = tmp_path / "m.log"
+    log.write_text("Mon Oct  7 13:15:02 2024 Info: ICID 7 close\n")
+    r = subprocess.run([sys.executable, "-m", "diagnose", "explain", "--logs", str(log), option.encode(),
+                        b"\xff\xfe@x", b"--format", b"json", b"--output", str(tmp_path / "o.json").encode()],
+                       capture_output=True, timeout=120)
+    assert r.returncode == 2 and b"Traceback" not in r.stderr and r.stderr.count(b"\n") == 1
+
+
+def test_ndr_with_undecodable_bytes_is_answered(run_cli, tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "diagnose", "explain", "--ndr", b"550 5.1.1 user \xff unknown",
+                        "--format", "json"], capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["findings"][0]["reason"]

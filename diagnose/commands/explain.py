@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         out = _html(answer)
     else:
         out = render_text(answer)
+    out = out.encode("utf-8", "replace").decode("utf-8")  # never fail on a stray surrogate
     if args.output:
         try:
             Path(args.output).write_text(out, encoding="utf-8")

@@ -212,6 +212,11 @@ def parse_time(value: str | datetime | None, option: str) -> datetime | None:
 def make_query(*, sender: str | None = None, recipient: str | None = None, ip: str | None = None,
                mid: int | str | None = None, message_id: str | None = None, subject: str | None = None,
                since: str | datetime | None = None, until: str | datetime | None = None) -> Query:
+    for option, value in (("--sender", sender), ("--recipient", recipient), ("--ip", ip), ("--mid", mid),
+                          ("--message-id", message_id), ("--subject", subject), ("--since", since),
+                          ("--until", until)):
+        if isinstance(value, str):
+            _check_text(option, value)
     if mid is not None and not isinstance(mid, int):
         text = str(mid).strip()
         if not text.isdigit():
@@ -231,6 +236,16 @@ def make_query(*, sender: str | None = None, recipient: str | None = None, ip: s
     if q.since and q.until and q.since > q.until:
         raise InputError("--since is after --until")
     return q
+
+
+def _check_text(option: str, value: str) -> None:
+    """Command-line bytes that are not UTF-8 arrive as surrogates: refuse them in one line."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{option}: {value!r} is not valid UTF-8 text") from None
+    if len(value) > 2000:
+        raise InputError(f"{option}: {len(value)} characters is too long")
 
 
 def _addr(a: str | None) -> str | None:
@@ -484,7 +499,7 @@ def explain_ndr(query: Query, ndr: str, engine: Engine | None = None) -> Answer:
         from diagnose.classify import classify_text
     except ImportError:
         raise InputError("--ndr: bounce classification is not available in this build") from None
-    text = ndr.strip()
+    text = ndr.encode("utf-8", "replace").decode("utf-8").strip()  # bytes from argv may be surrogates
     if not text:
         raise InputError("--ndr: the bounce text is empty")
     c = classify_text(text[:8192])
