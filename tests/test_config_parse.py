@@ -196,3 +196,37 @@ def test_any_bytes_parse_or_input_error(data):
         assert str(exc)  # one clear line, never another exception type
     else:
         assert cfg.files == ["fuzz"]
+
+
+# ----------------------------------------------------------------- structure fuzz: odd but well-formed XML
+
+_TAGS = ["listeners", "listener", "listener_name", "type", "hat", "rat", "rat_entry", "rat_address", "access",
+         "rat_params", "domain_map_table", "domain_map_table_entry", "orig_domain", "new_domain",
+         "bounce_profiles", "bounce_profile", "bounce_profile_name", "hat_default_tls", "x", "hostname"]
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=40)
+
+
+def _element(depth: int):
+    leaf = st.builds(lambda t, x: (t, x, []), st.sampled_from(_TAGS), _TEXT)
+    if depth == 0:
+        return leaf
+    return st.one_of(leaf, st.builds(lambda t, x, kids: (t, x, kids), st.sampled_from(_TAGS), _TEXT,
+                                     st.lists(_element(depth - 1), max_size=4)))
+
+
+def _xml(node) -> str:
+    from xml.sax.saxutils import escape
+    tag, text, kids = node
+    return f"<{tag}>{escape(text)}{''.join(_xml(k) for k in kids)}</{tag}>"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_element(3), max_size=4))
+def test_odd_config_structures_never_crash(children):
+    doc = ('<?xml version="1.0"?><!DOCTYPE config SYSTEM "config.dtd"><config>'
+           + "".join(_xml(c) for c in children) + "</config>").encode("utf-8")
+    cfg = parse_config_bytes(doc, "odd.xml")
+    cfg.summary()
+    from diagnose.collectors.configeval import config_facts_for_case
+    for li in cfg.listeners:
+        config_facts_for_case(cfg, ip="192.0.2.1", sbrs=-2.0, rdns="", recipient="a@b.example", listener=li.name)
