@@ -31,7 +31,9 @@ from diagnose.model import InputError
 
 _SNIFF = 8192
 _MAX_MESSAGE = 20 * 1024 * 1024  # a DSN larger than this is not read (bounded memory)
-_ADDR = re.compile(r"<?([A-Za-z0-9.!#$%&'*+/=?^_`{|}~\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)+)>?")
+# bounded parts (RFC 5321 lengths): a long run of address characters cannot cost n^2
+_ADDR = re.compile(r"<?([A-Za-z0-9.!#$%&'*+/=?^_`{|}~\-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?"
+                   r"(?:\.[A-Za-z0-9\-]{1,63}){1,8})>?")
 _BOUNCELOG = re.compile(
     r"(?P<action>Bounced|Delayed): (?P<mid>\d+):(?P<rid>\d+) From: ?<(?P<sender>[^>]*)> To: ?<(?P<recipient>[^>]*)>"
     r"(?: Reason: \"(?P<reason>(?:[^\"\\]|\\.)*)\")?(?: Response: \"(?P<response>.*?)\")?\s*$"
@@ -578,8 +580,24 @@ def _human_text(parts: list[Message]) -> str:
     return text[:200_000]
 
 
+def _drop_blocks(t: str, tag: str) -> str:
+    """Remove <tag ...>...</tag> blocks with str.find (linear even when they are not closed)."""
+    low = t.lower()
+    out, i = [], 0
+    while True:
+        j = low.find(f"<{tag}", i)
+        if j < 0:
+            out.append(t[i:])
+            return "".join(out)
+        out.append(t[i:j])
+        k = low.find(f"</{tag}>", j)
+        if k < 0:
+            return "".join(out)
+        i = k + len(tag) + 3
+
+
 def _strip_html(t: str) -> str:
-    t = re.sub(r"(?is)<(script|style).*?</\1>", " ", t)
+    t = _drop_blocks(_drop_blocks(t[:200_000], "script"), "style")
     t = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>", "\n", t)
     t = re.sub(r"<[^>]+>", " ", t)
     return (t.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">")
@@ -686,6 +704,7 @@ def _feedback(parts: list[Message], msg: Message, source: str, orig_sender: str 
 
 # ---------------------------------------------------------------------------- non-standard bodies
 
+_ADDR_SCAN = 20_000  # failed recipients are named near the top; a long run of address characters costs n^2
 _SKIP_LOCAL = re.compile(r"^(?:mailer-daemon|postmaster|abuse|noreply|no-reply|bounce[s]?|root)$", re.I)
 
 
@@ -700,7 +719,7 @@ def _plain(msg: Message, source: str, human: str, orig_sender: str | None, commo
         if ad and ad.lower() not in (x.lower() for x in recipients):
             recipients.append(ad)
     if not recipients:
-        for m in _ADDR.finditer(human):
+        for m in _ADDR.finditer(human[:_ADDR_SCAN]):
             a = m.group(1)
             low = a.lower()
             local = low.split("@", 1)[0]
