@@ -342,6 +342,12 @@ def _move_above(config: EsaConfig, c: dict[str, Any], blocker: str) -> dict[str,
 
 # ---------------------------------------------------------------- a finding, with the configuration
 
+def _member_words(hat: Any) -> str:
+    """"SBRS −10.0…−3.0 (sbrs[-10.0:-3.0])" for a range, the entry itself otherwise."""
+    rule, desc = hat.get("rule"), hat.get("member_desc")
+    return f"{desc} ({rule})" if desc and desc != rule else f"entry {rule}"
+
+
 def _candidates(finding: Any) -> list[tuple[str, str | None]]:
     """(kind, remedy id) the configuration model can try for this finding, in the recommendations' order
     (least risky first); without such a recommendation, the stage's usual change."""
@@ -380,7 +386,7 @@ def enrich_finding(finding: Any, config: EsaConfig, inputs: dict[str, Any], even
     if finding.stage == "hat" and hat is not None and hat.get("sender_group_label"):
         sentences.append(
             f"In the configuration ({hat.get('listener_label')}), {hat.get('ip')} matches sender group "
-            f"{hat.get('sender_group_label')} ({hat.get('rule')}), mail flow policy {hat.get('policy')}: "
+            f"{hat.get('sender_group_label')}, {_member_words(hat)} → mail flow policy {hat.get('policy')}: "
             f"{hat.get('access')}" + ("" if hat.get("certain") else " (not certain: groups above it could not be "
                                       "decided from the logs)") + ".")
     if finding.stage == "rat" and rat is not None and rat.get("access") == "REJECT":

@@ -74,7 +74,7 @@ def test_poor_reputation_names_group_policy_and_whatif_passes_hat():
     f = finding("hat", "rejected", "The connection ICID 880102 from 192.0.2.1 was rejected at the HAT.",
                 [log_ev], kinds=["hat_allowlist"])
     enrich_finding(f, config, case_inputs(case), events)
-    assert "sender group CORP_BLOCKLIST (sbrs[-10.0:-1.5]), mail flow policy $CORP_BLOCKED: REJECT" in f.summary
+    assert "sender group CORP_BLOCKLIST, SBRS −10.0…−1.5 (sbrs[-10.0:-1.5]) → mail flow policy $CORP_BLOCKED: REJECT" in f.summary
     assert any(e.source.startswith("config:esa_config.xml#") and "CORP_BLOCKLIST" in e.text for e in f.evidence)
     assert f.evidence[0] == log_ev  # the log line stays first
     w = f.what_if

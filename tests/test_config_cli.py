@@ -27,7 +27,7 @@ def poor_reputation():
 def test_poor_reputation_names_group_and_policy(poor_reputation):
     f = poor_reputation
     assert (f["outcome"], f["stage"]) == ("rejected", "hat")
-    assert "sender group CORP_BLOCKLIST (sbrs[-10.0:-1.5]), mail flow policy $CORP_BLOCKED: REJECT" in f["summary"]
+    assert "sender group CORP_BLOCKLIST, SBRS −10.0…−1.5 (sbrs[-10.0:-1.5]) → mail flow policy $CORP_BLOCKED: REJECT" in f["summary"]
     sources = [e["source"] for e in f["evidence"]]
     assert any(s.endswith("mail_logs_config_cases:5") for s in sources)  # the log line
     assert any(s.startswith("config:esa_config.xml#listeners/listener[IncomingMail]/hat:") for s in sources)

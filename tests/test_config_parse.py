@@ -230,3 +230,12 @@ def test_odd_config_structures_never_crash(children):
     from diagnose.collectors.configeval import config_facts_for_case
     for li in cfg.listeners:
         config_facts_for_case(cfg, ip="192.0.2.1", sbrs=-2.0, rdns="", recipient="a@b.example", listener=li.name)
+
+
+def test_unknown_rat_entry_options_are_kept():
+    doc = (b"<config><listeners><listener><listener_name>L</listener_name><type>public</type><rat><rat_entry>"
+           b"<rat_address>x.example</rat_address><access>ACCEPT</access><bypass_call_ahead>1</bypass_call_ahead>"
+           b"<rat_params><smtp_response_code>250</smtp_response_code></rat_params></rat_entry></rat>"
+           b"</listener></listeners></config>")
+    entry = parse_config_bytes(doc, "r.xml").listener("L").rat[0]
+    assert entry.params == {"bypass_call_ahead": "1", "smtp_response_code": "250"}

@@ -461,6 +461,7 @@ def _hat_facts(li: Listener, ip: str, rdns: str | None, sbrs: Any, dnslists: dic
         ip=ip, sbrs_score=sb if isinstance(sb, float) else None, sender_group=g.name or "None",
         sender_group_label=g.label, rule=m.member.value if m.member else None,
         member_kind=m.member.kind if m.member else None, members=[x.value for x in g.members],
+        member_desc=m.member.describe() if m.member else None,
         policy=pol_name, access=m.access, spam_check=spam, virus_check=virus, certain=m.certain,
         undecided=[lbl for lbl, _ in m.undecided], continued=m.continued, position=m.position,
         listener=li.name, listener_label=li.label, comment=g.comment))

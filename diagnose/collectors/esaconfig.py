@@ -123,9 +123,11 @@ def _read_rat(el: ET.Element, base: str) -> list[RatEntry]:
     for i, entry in enumerate(el.findall("rat_entry"), 1):
         addresses = [_text(a) for a in entry.findall("rat_address") if _text(a)]
         params: dict[str, str] = {}
-        rp = entry.find("rat_params")
-        if rp is not None:
-            params = {c.tag: _text(c) for c in rp if len(c) == 0}
+        for child in entry:  # rat_params/* and any other leaf (newer releases may add options): kept
+            if child.tag == "rat_params":
+                params.update({c.tag: _text(c) for c in child if len(c) == 0})
+            elif child.tag not in ("rat_address", "access") and len(child) == 0:
+                params[child.tag] = _text(child)
         entries.append(RatEntry(addresses=addresses, access=(_child_text(entry, "access") or "unknown").upper(),
                                 params=params, source=f"{base}/rat/rat_entry[{i}]"))
     return entries
