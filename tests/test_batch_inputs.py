@@ -261,3 +261,17 @@ def test_csv_reader_never_raises(tmp_path, cells):
     path.write_text(body, encoding="utf-8", errors="replace")
     for b in read_bounces(path):
         assert b.source.startswith(str(path))
+
+
+def test_elastic_bounce_log_sample(shared_dir):
+    # Elastic License 2.0 sample: read from ../shared, never copied
+    path = shared_dir / "corpus" / "external" / "elastic-integrations" / "bounces.@123456789.s"
+    if not path.is_file():
+        pytest.skip("Elastic sample absent")
+    rows = api.batch(path).rows
+    assert [(r["mid"], r["rid"]) for r in rows] == [(15232, 0), (123, 123)]
+    first = rows[0]
+    assert (first["reason"], first["status"], first["code"], first["wrapper"]) == (
+        "userunknown", "5.1.1", "550", "5.1.0 - Unknown address error")
+    assert "recipient's email address" in first["remote_text"]
+    assert rows[1]["reason"] == "undefined"  # the line carries no reason nor response
