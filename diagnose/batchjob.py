@@ -593,6 +593,29 @@ def histogram(rows: Sequence[dict[str, Any]], bins: int = 24) -> dict[str, Any]:
     return {"bars": bars, "undated": len(rows) - len(times)}
 
 
+def delivery_status(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Destinations with recipients still queued (deferred): count, last error, retry advice.
+
+    The view behind Monitor > Delivery Status; the advice is the diagnosis's least risky
+    recommendation when the logs were read, else the CLI command that retries the domain.
+    """
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r.get("outcome") == "deferred":
+            groups[_domain(r.get("recipient")) or "(unknown destination)"].append(r)
+    out = []
+    for domain, rs in groups.items():
+        last = max(rs, key=lambda r: parse_date(r.get("date")) or datetime.min)
+        recs = ((last.get("diagnosis") or {}).get("recommendations") or [])
+        advice = f"{recs[0].get('title', '')} ({recs[0].get('cli', '')})" if recs else (
+            f"fix the cause, then retry: CLI `delivernow` (domain {domain}) or Monitor > Delivery Status > Retry Delivery")
+        out.append({"domain": domain, "count": len(rs), "last_time": last.get("date"),
+                    "last_error": last.get("remote_text") or last.get("evidence") or last.get("summary") or "",
+                    "reason": last.get("reason"), "advice": advice, "row": last.get("_n")})
+    out.sort(key=lambda g: -g["count"])
+    return out
+
+
 def sort_problems_first(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r.get("outcome") in _NOT_PROBLEMS, _OUTCOME_ORDER.get(r.get("outcome"), 9)))
 
@@ -617,7 +640,7 @@ def write_html(result: BatchResult, fh: Any, *, title: str = "Bounce report") ->
     hist = histogram(rows)
     fh.write(tpl.render(
         title=title, input=result.input, form=result.form, totals=totals(rows, result.errors), causes=causes,
-        hist=hist, rows=ordered[:HTML_ROW_LIMIT], hidden=max(0, len(ordered) - HTML_ROW_LIMIT),
+        hist=hist, queued=delivery_status(rows), rows=ordered[:HTML_ROW_LIMIT], hidden=max(0, len(ordered) - HTML_ROW_LIMIT),
         errors=result.errors[:1000], hidden_errors=max(0, len(result.errors) - 1000),
         cause_max=max((g["count"] for g in causes), default=1),
         hist_max=max((b["count"] for b in hist["bars"]), default=1),

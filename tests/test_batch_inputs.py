@@ -275,3 +275,17 @@ def test_elastic_bounce_log_sample(shared_dir):
         "userunknown", "5.1.1", "550", "5.1.0 - Unknown address error")
     assert "recipient's email address" in first["remote_text"]
     assert rows[1]["reason"] == "undefined"  # the line carries no reason nor response
+
+
+def test_delivery_status_groups_queued_recipients(data_dir):
+    from diagnose.batchjob import delivery_status
+
+    rows = api.batch(data_dir / "bounces" / "bounces.s").rows
+    for i, r in enumerate(rows, 1):
+        r["_n"] = i
+    queued = delivery_status(rows)
+    assert [(q["domain"], q["count"]) for q in queued] == [("example.net", 1)]
+    assert "Greylisted" in queued[0]["last_error"] and "delivernow" in queued[0]["advice"]
+    buf = io.StringIO()
+    write_html(BatchResult(rows=rows), buf)
+    assert "still queued" in buf.getvalue() and "example.net" in buf.getvalue()
