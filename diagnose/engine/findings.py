@@ -95,8 +95,9 @@ def build_path(stop: Fact | None, record: Record) -> list[dict[str, str]]:
     return [{"stage": s, "status": status[s]} for s in PIPELINE]
 
 
-def _sort_key(f: Fact) -> tuple[datetime, int]:
-    return (f.ts or datetime.min, f.id)
+def _sort_key(f: Fact) -> tuple[bool, datetime, int]:
+    """Log lines in time order first; undated facts (configuration, probes made now) after them."""
+    return (f.ts is None or f.type.startswith(("config_", "probe_")), f.ts or datetime.min, f.id)
 
 
 def collect_evidence(case: Case, record: Record) -> list[Evidence]:
