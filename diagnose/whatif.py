@@ -421,7 +421,8 @@ def enrich_finding(finding: Any, config: EsaConfig, inputs: dict[str, Any], even
     others: list[dict[str, Any]] = []
     case = {k: inputs.get(k) for k in CASE_KEYS}
     case["stage"] = finding.stage
-    case["listener"] = listener
+    # the what-if changes the listener the facts were evaluated on
+    case["listener"] = listener or next((e.get("listener") for e in events if e.kind == "config_listener"), None)
     for cand_kind, remedy in _candidates(finding)[:4]:
         result = what_if(config, cand_kind, case, remedy)
         if not result.get("applicable"):

@@ -149,3 +149,41 @@ def test_mismatch_at_another_stage_stays_out_of_the_summary():
     assert f.summary == "Dropped by anti-spam."
     assert any("disagree" in w for w in f.why)
     assert any(e.text.startswith("Logs and configuration disagree") for e in f.evidence)
+
+
+TWO_LISTENERS = b"""<?xml version="1.0" encoding="ISO-8859-1"?>
+<!DOCTYPE config SYSTEM "config.dtd">
+<config><listeners>
+ <listener><listener_name>InboundA</listener_name><type>public</type><interface>Data 1</interface>
+  <hat>ALL
+    $ACCEPTED
+</hat></listener>
+ <listener><listener_name>InboundB</listener_name><type>public</type><interface>Data 2</interface>
+  <hat>$BLOCKED
+    REJECT {}
+BLOCKB:
+    $BLOCKED (all of it)
+192.0.2.0/24
+    BLOCKB
+ALL
+    $ACCEPTED
+</hat></listener>
+</listeners></config>
+"""
+
+
+def test_listener_picked_by_the_logged_interface():
+    # the element naming a listener's interface is not documented ([U]): `interface` is one spelling tried
+    from diagnose.collectors.esaconfig import parse_config_bytes
+    config = parse_config_bytes(TWO_LISTENERS, "two.xml")
+    case = rejected_connection()
+    case.connection.events[0].fields["interface"] = "Data 2"
+    events = attach_config(case, config)
+    chosen = next(e for e in events if e.kind == "config_listener")
+    assert chosen.fields["listener"] == "InboundB" and "interface Data 2" in chosen.text
+    assert next(e for e in events if e.kind == "config_hat_match").fields["sender_group"] == "BLOCKB"
+    f = finding("hat", "rejected", "Rejected.", [], kinds=["hat_allowlist"])
+    enrich_finding(f, config, case_inputs(case), events)
+    assert f.what_if["listener"] == "InboundB"  # the what-if changes the same listener
+    case.connection.events[0].fields["interface"] = "Data 9"  # no listener on it: the first public one
+    assert next(e for e in attach_config(case, config) if e.kind == "config_listener").fields["listener"] == "InboundA"

@@ -28,10 +28,11 @@ def case_inputs(case: Any) -> dict[str, Any]:
     query = getattr(case, "query", None)
     out: dict[str, Any] = {"ip": None, "rdns": None, "rdns_verified": None, "sbrs": None, "country": None,
                            "recipient": getattr(case, "recipient", None), "logged_hat": None,
-                           "logged_rat_rejected": None}
+                           "logged_rat_rejected": None, "interface": None, "interface_ip": None}
     for ev in _events(conn) + _events(msg):
         if ev.kind == "icid_new":
             out["ip"] = out["ip"] or ev.get("ip")
+            out["interface"], out["interface_ip"] = ev.get("interface"), ev.get("interface_ip")
             if ev.get("rdns") is not None:
                 out["rdns"] = ev.get("rdns")
                 out["rdns_verified"] = ev.get("rdns_verified")
@@ -72,7 +73,7 @@ def config_events_for_case(config: EsaConfig, case: Any, listener: str | None = 
         config, ip=i["ip"], rdns=i["rdns"], sbrs=i["sbrs"], listener=listener,
         recipient=i["recipient"] if i["rat_applies"] else None,
         rdns_verified=i["rdns_verified"], country=i["country"], logged_hat=i["logged_hat"],
-        logged_rat_rejected=i["logged_rat_rejected"])
+        logged_rat_rejected=i["logged_rat_rejected"], interface=i["interface"], interface_ip=i["interface_ip"])
 
 
 def attach_config(case: Any, config: EsaConfig, listener: str | None = None) -> list[Event]:

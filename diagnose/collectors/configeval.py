@@ -367,7 +367,25 @@ def _policy_text(hat: Hat, policy: MailFlowPolicy) -> tuple[str, dict[str, Any]]
     return f"Mail flow policy {policy.name}{origin}: " + ", ".join(parts), fields
 
 
-def _listener_choice(config: EsaConfig, name: str | None) -> tuple[Listener | None, str]:
+# Where a listener names its IP interface in the XML is not documented ([U]): these spellings are tried.
+_IFACE_KEYS = ("interface", "interface_name", "ip_interface", "listener_interface")
+
+
+def _by_interface(config: EsaConfig, interfaces: tuple[str, ...]) -> Listener | None:
+    wanted = {i.strip().lower() for i in interfaces if i and i.strip()}
+    if not wanted:
+        return None
+    hits = [li for li in config.listeners
+            if any(li.settings.get(k, "").strip().lower() in wanted for k in _IFACE_KEYS if li.settings.get(k))]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _listener_choice(config: EsaConfig, name: str | None,
+                     interfaces: tuple[str, ...] = ()) -> tuple[Listener | None, str]:
+    exported = any(li.name == "export" for li in config.listeners)
+    if not name and not exported and (li := _by_interface(config, interfaces)) is not None:
+        logged = " / ".join(i for i in interfaces if i)
+        return li, f"the connection came in on interface {logged} (logged), the one this listener uses"
     li = config.listener(name)
     if li is None:
         return None, f"no listener {name!r} in the configuration" if name else "the configuration has no listener"
@@ -383,14 +401,17 @@ def config_facts_for_case(config: EsaConfig, *, ip: str | None = None, rdns: str
                           sbrs: Any = None, recipient: str | None = None, listener: str | None = None,
                           rdns_verified: bool | None = None, dnslists: dict[str, bool] | None = None,
                           country: str | None = None, logged_hat: Event | None = None,
-                          logged_rat_rejected: bool | None = None) -> list[Event]:
+                          logged_rat_rejected: bool | None = None,
+                          interface: str | None = None, interface_ip: str | None = None) -> list[Event]:
     """Config facts for one case: the listener, HAT match, its policy, RAT match, and log/config disagreements.
 
     logged_hat: the case's `hat_decision` event, if any (compared with what the configuration says).
     logged_rat_rejected: True if the logs show "Rejected by RAT" for the recipient, False if accepted.
+    interface, interface_ip: where the connection came in (New SMTP ICID ... interface NAME (IP)), used to
+    pick the listener when none is named.
     """
     events: list[Event] = []
-    li, why = _listener_choice(config, listener)
+    li, why = _listener_choice(config, listener, (interface or "", interface_ip or ""))
     if li is None:
         events.append(_event("config_gap", "config:" + ",".join(config.files), f"Configuration: {why}", what=why))
         return events
