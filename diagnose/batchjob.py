@@ -22,7 +22,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from diagnose.classify import Classification, catalogue, classify_bounce
+from diagnose.classify import Classification, catalogue, classify_bounce, classify_text
 from diagnose.collectors.bounces import Bounce, detect, read_bounces
 from diagnose.csvsafe import SafeWriter
 from diagnose.model import InputError
@@ -459,7 +459,9 @@ def _overview_rows(answer: Any, logs: Sequence[str], what: str, _i: int,
     for f in answer.findings:
         if f.outcome == "delivered":
             continue
-        ev = f.evidence[0].source if f.evidence else what
+        key = _key_evidence(f.evidence)
+        ev = key.source if key is not None else what
+        reply = _reply_of(key.text) if key is not None else None
         parts = ["esa-diagnose", "explain", *(["--logs", *logs] if logs else []),
                  *(["--tracking", str(tracking)] if tracking else [])]
         if f.mid is not None:
@@ -471,11 +473,29 @@ def _overview_rows(answer: Any, logs: Sequence[str], what: str, _i: int,
         yield "row", {
             "source": ev, "recipient": f.recipient, "sender": f.sender, "date": f.time, "outcome": f.outcome,
             "reason": f.reason, "hard": hard_reason(f.reason) if f.reason else None, "stage": f.stage, "cause": f.cause, "confidence": f.confidence,
-            "summary": f.summary, "status": None, "code": None, "esa": True, "rule": "",
-            "evidence": f.evidence[0].text if f.evidence else "", "remote_text": "", "wrapper": None,
+            "summary": f.summary, "status": reply.status if reply else None, "code": reply.code if reply else None,
+            "esa": True, "rule": "", "evidence": key.text if key is not None else "",
+            "remote_text": reply.remote_text if reply else "", "wrapper": reply.wrapper if reply else None,
             "ip": f.sender_ip, "mid": f.mid, "rid": None, "icid": f.icid,
             "explain": " ".join(shlex.quote(p) for p in parts), "diagnosis": f.to_json(),
         }
+
+
+_KEY_LINE = re.compile(r"\b(?:Bounced|Delayed|Double bounce)\b|Response|\('\d{3}'|REJECT|TCPREFUSE|Rejected|"
+                       r"rejected|Dropped|dropped|quarantine|Connection Error|DNS (?:Hard|Temporary)|TLS", re.I)
+_WRAPPED = re.compile(r" - ([245]\.\d{1,3}\.\d{1,3} - .*)$")
+
+
+def _key_evidence(evidence: Sequence[Any]) -> Any:
+    """The evidence line that states the problem (the last Delayed/Bounced/REJECT... line), else the last."""
+    hits = [e for e in evidence if _KEY_LINE.search(e.text or "")]
+    return hits[-1] if hits else (evidence[-1] if evidence else None)
+
+
+def _reply_of(text: str) -> Classification | None:
+    """The remote reply inside a mail_logs Bounced/Delayed line, read the ESA-aware way."""
+    m = _WRAPPED.search(text or "")
+    return classify_text(m.group(1)) if m else None
 
 
 # ---------------------------------------------------------------------------- outputs

@@ -73,3 +73,16 @@ def test_overview_html(sim_log, tmp_path, run_cli):
     assert r.returncode == 0, r.stderr
     html = out.read_text()
     assert "poor_sender_reputation" in html and "diagnosis from the logs" in html and "<svg" in html
+
+
+def test_overview_delivery_status_of_deferred_mail(tmp_path):
+    from diagnose.batchjob import delivery_status
+
+    path = tmp_path / "mail_logs.deferred"
+    write_log(generate_scenarios(4, seed=2, kinds=["deferred"]), path)
+    rows = api.batch(logs=[path]).rows
+    assert rows and all(r["outcome"] == "deferred" and r["evidence"].startswith("Delayed:") for r in rows)
+    assert all(r["code"] and r["status"].startswith("4.") and r["wrapper"] for r in rows)
+    queued = delivery_status(rows)
+    assert sum(q["count"] for q in queued) == len(rows)
+    assert all(q["last_error"] and "Retry" in q["advice"] for q in queued)
