@@ -41,7 +41,7 @@ def add_parser(sub: Any) -> None:
                         "findings name the sender group / policy / RAT entry and carry the configuration what-if")
     p.add_argument("--format", choices=("csv", "jsonl", "html"), default="csv")
     p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
-    p.add_argument("--workers", type=int, metavar="N", help="processes to classify with (default: one per core)")
+    p.add_argument("--workers", type=int, metavar="N", help="processes to classify with (default: the cores free now)")
     p.set_defaults(run=run)
 
 
