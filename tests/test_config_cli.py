@@ -127,3 +127,10 @@ def test_api_batch_passes_config(tmp_path):
     row = result.rows[0]
     assert row["stage"] == "rat" and "no entry for domain newco.example" in row["summary"]
     assert row["diagnosis"]["what_if"]["after"]["rat"]["access"] == "ACCEPT"
+
+
+def test_text_output_shows_the_config_what_if(run_cli):
+    r = run_cli("explain", "--logs", LOGS, "--offline", "--mid", "24611411", "--config", CONFIG / "esa_config.xml")
+    assert r.returncode == 0, r.stderr
+    line = next(ln for ln in r.stdout.splitlines() if ln.strip().startswith("What if:"))
+    assert "add RAT entry newco.example ACCEPT" in line and "RAT would accept jane@newco.example" in line

@@ -145,6 +145,8 @@ def render_text(answer: Any) -> str:
                     lines.append(f"       Not when: {_clean(r.when_not)}")
                 if r.sender_text:
                     lines.append(f"       Tell the sender: {_clean(r.sender_text)}")
+        if f.what_if and f.what_if.get("applicable"):  # the configuration what-if (--config)
+            lines.append(f"  What if: {_clean(f.what_if.get('summary'))}")
         if f.gaps:
             lines.append("  Not visible / next checks:")
             for g in f.gaps:
