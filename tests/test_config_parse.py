@@ -239,3 +239,37 @@ def test_unknown_rat_entry_options_are_kept():
            b"</listener></listeners></config>")
     entry = parse_config_bytes(doc, "r.xml").listener("L").rat[0]
     assert entry.params == {"bypass_call_ahead": "1", "smtp_response_code": "250"}
+
+
+def test_doctype_pointing_at_a_server_is_never_fetched():
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server API
+            hits.append(self.path)
+            body = b'<!ENTITY x "pwned">'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/config.dtd"
+        doc = f'<?xml version="1.0"?><!DOCTYPE config SYSTEM "{url}"><config><hostname>h</hostname></config>'
+        assert parse_config_bytes(doc.encode(), "remote-dtd.xml").hostname == "h"
+        with pytest.raises(InputError, match="external entity"):
+            parse_config_bytes(f'<?xml version="1.0"?><!DOCTYPE config [<!ENTITY % p SYSTEM "{url}"> %p;]>'
+                               "<config/>".encode(), "pe.xml")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert hits == []
