@@ -520,6 +520,32 @@ def write_csv(rows: Sequence[dict[str, Any]], fh: Any) -> None:
         w.writerow([_cell(r.get(c)) for c in cols])
 
 
+def write_csv_stream(items: Iterable[tuple[str, dict[str, Any]]], fh: Any, *, joined: bool = False,
+                     errors: list[dict[str, str]] | None = None) -> int:
+    """Write rows as they come (bounded memory); the columns are fixed by the first row.
+
+    joined: rows carry the --logs / --tracking columns (bounce_reason, log_note, icid).
+    Error records go to `errors`. Returns the number of rows written.
+    """
+    w = SafeWriter(fh)
+    cols: list[str] | None = None
+    n = 0
+    for kind, item in items:
+        if kind != "row":
+            if errors is not None:
+                errors.append(item)
+            continue
+        if cols is None:
+            ours = list(ROW_FIELDS) + (["bounce_reason", "log_note", "icid"] if joined else [])
+            cols = [k for k in item if k not in ours and k != "diagnosis"] + ours
+            w.writerow(cols)
+        w.writerow([_cell(item.get(c)) for c in cols])
+        n += 1
+    if cols is None:
+        w.writerow(ROW_FIELDS)
+    return n
+
+
 def _cell(v: Any) -> Any:
     if isinstance(v, dict | list):
         return json.dumps(v, ensure_ascii=False)

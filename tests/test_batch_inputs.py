@@ -289,3 +289,14 @@ def test_delivery_status_groups_queued_recipients(data_dir):
     buf = io.StringIO()
     write_html(BatchResult(rows=rows), buf)
     assert "still queued" in buf.getvalue() and "example.net" in buf.getvalue()
+
+
+def test_cli_csv_is_streamed_with_the_input_columns_first(tmp_path, run_cli, data_dir):
+    out = tmp_path / "o.csv"
+    r = run_cli("batch", str(data_dir / "bounces" / "bounces.csv"), "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.reader(out.open()))
+    assert rows[0][:6] == ["Recipient", "Sender", "Date", "Status", "Diagnostic Code", "Campaign"]
+    assert "reason" in rows[0] and "diagnosis" not in rows[0] and len(rows) == 7
+    r = run_cli("batch", str(tmp_path / "o.csv"), "--format", "csv")  # our own output reads back as input
+    assert r.returncode == 0 and r.stdout.count("\n") == 7

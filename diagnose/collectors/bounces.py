@@ -216,11 +216,10 @@ def read_csv(path: Path) -> Iterator[Bounce]:
     with fh:
         head = fh.read(_SNIFF)
         fh.seek(0) if fh.seekable() else None
-        try:
-            dialect: Any = csv.Sniffer().sniff(head.split("\n", 1)[0], delimiters=",;\t|")
-        except csv.Error:
-            dialect = csv.excel
-        reader = csv.reader(fh, dialect)
+        # the delimiter is the header's most frequent of , ; TAB |; quoting is standard ("...", "" inside)
+        first = head.split("\n", 1)[0]
+        delim = max(",;\t|", key=lambda d: (first.count(d), d == ","))
+        reader = csv.reader(fh, csv.excel, delimiter=delim)
         try:
             header = next(reader)
         except (StopIteration, csv.Error):

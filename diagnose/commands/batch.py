@@ -64,19 +64,19 @@ def run(args: argparse.Namespace) -> int:
                     (rows if kind == "row" else errors).append({"source": item["source"]} if kind == "row" else item)
                     yield kind, item
             batchjob.write_jsonl(tee(), fh)
+        elif args.format == "csv":
+            n = batchjob.write_csv_stream(stream, fh, joined=bool(args.logs or args.tracking), errors=errors)
+            rows = [{}] * n  # only the count is reported
         else:
             for kind, item in stream:
                 (rows if kind == "row" else errors).append(item)
-            if args.format == "csv":
-                batchjob.write_csv(rows, fh)
-            else:
-                form = None
-                if args.input:
-                    with contextlib.suppress(InputError, OSError):
-                        form = batchjob.detect(args.input)
-                result = batchjob.BatchResult(rows=rows, errors=errors, input=args.input or ", ".join(args.logs or [args.tracking]),
-                                              form=form or ("mail_logs overview" if not args.input else None))
-                batchjob.write_html(result, fh)
+            form = None
+            if args.input:
+                with contextlib.suppress(InputError, OSError):
+                    form = batchjob.detect(args.input)
+            result = batchjob.BatchResult(rows=rows, errors=errors, input=args.input or ", ".join(args.logs or [args.tracking]),
+                                          form=form or ("mail_logs overview" if not args.input else None))
+            batchjob.write_html(result, fh)
     _report_errors(errors, len(rows))
     return 0
 
