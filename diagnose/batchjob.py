@@ -32,6 +32,7 @@ ROW_FIELDS = (
     "source", "recipient", "sender", "date", "outcome", "reason", "hard", "stage", "cause", "confidence",
     "summary", "status", "code", "esa", "rule", "evidence", "remote_text", "wrapper", "ip", "mid", "rid", "explain",
 )
+_OUR_NAMES = frozenset(ROW_FIELDS) | {"bounce_reason", "log_note", "icid", "diagnosis"}
 CHUNK = 2000  # records per worker task
 FILE_CHUNK = 32  # DSN files per worker task
 _IPV4 = re.compile(r"(?<![\d.])((?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3})(?![\d.]*\d)")
@@ -126,8 +127,8 @@ def bounce_row(b: Bounce, logs: Sequence[str] = ()) -> dict[str, Any]:
     entry = _esa_entry(c.rule)
     outcome = _outcome(b, c)
     ipm = _IPV4.search(c.remote_text or "")
-    row: dict[str, Any] = dict(b.fields)
-    row.pop("context", None)
+    # the input's own columns come first; one named like ours keeps its value as input_<name>
+    row: dict[str, Any] = {(f"input_{k}" if k in _OUR_NAMES else k): v for k, v in b.fields.items() if k != "context"}
     row.update({
         "source": b.source, "recipient": b.recipient, "sender": b.sender, "date": b.date, "outcome": outcome,
         "reason": c.reason, "hard": c.hard, "stage": c.stage, "cause": (entry or {}).get("cause", c.reason),

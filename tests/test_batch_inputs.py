@@ -300,3 +300,11 @@ def test_cli_csv_is_streamed_with_the_input_columns_first(tmp_path, run_cli, dat
     assert "reason" in rows[0] and "diagnosis" not in rows[0] and len(rows) == 7
     r = run_cli("batch", str(tmp_path / "o.csv"), "--format", "csv")  # our own output reads back as input
     assert r.returncode == 0 and r.stdout.count("\n") == 7
+
+
+def test_input_columns_named_like_ours_are_kept(tmp_path):
+    path = tmp_path / "semi.csv"
+    path.write_text('email;status;reason;list\na@b.example;5.1.1;"550 user; unknown";news\n')
+    row = api.batch(path).rows[0]
+    assert (row["input_status"], row["input_reason"], row["list"]) == ("5.1.1", "550 user; unknown", "news")
+    assert row["reason"] == "userunknown" and row["status"] == "5.1.1"
