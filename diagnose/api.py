@@ -98,14 +98,16 @@ def batch(
     year: int | None = None,
     workers: int | None = None,
     config: Sequence[str | PathLike[str]] | None = None,
+    tracking: str | PathLike[str] | None = None,
 ) -> BatchResult:
     """Classify every bounce of `input` (CSV, DSN .eml / folder / maildir / mbox, ESA bounce log).
 
     Each row keeps the input's fields and adds reason (Sisimai name), hard, stage, outcome, cause,
     summary, confidence, evidence and `explain` (the command that explains it in full).  With `logs`
     each bounce is joined to its story and diagnosed; with `logs` and no `input`, every message or
-    connection between `since` and `until` that was not delivered is diagnosed.  Unreadable rows,
-    files or messages are listed in `errors`, never raised.
+    connection between `since` and `until` that was not delivered is diagnosed (`tracking`: a Message
+    Tracking export joined the same way; `config`: configuration exports the diagnoses cite).
+    Unreadable rows, files or messages are listed in `errors`, never raised.
     """
     from diagnose import batchjob
 
@@ -117,7 +119,8 @@ def batch(
             result.form = None
     for kind, item in batchjob.run(input, logs=[str(x) for x in logs], since=since, until=until, year=year,
                                    workers=workers, show_progress=False,
-                                   config=[str(c) for c in config] if config else None):
+                                   config=[str(c) for c in config] if config else None,
+                                   tracking=str(tracking) if tracking is not None else None):
         (result.rows if kind == "row" else result.errors).append(item)
     return result
 
