@@ -204,41 +204,36 @@ def default_workers() -> int:
 
 def classify_input(path: str | Path, *, workers: int | None = None, bar: Bar | None = None
                    ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """("row", row) or ("error", {...}) for every bounce of `path`, in input order."""
+    """("row", row) or ("error", {...}) for every bounce of `path`, in input order.
+
+    DSN folders and maildirs are spread over `workers` processes, each reading and parsing its own
+    files (parsing a message is the heavy part).  Record streams (CSV, bounce logs) stay in this
+    process: they must be read in order by one reader, and shipping the records to workers costs
+    more than classifying them (benchmarks/batch.py).
+    """
     p = Path(path)
     form = detect(p)
     workers = default_workers() if workers is None else max(1, workers)
-    if form == "folder":
-        files = [str(x) for x in sorted(p.rglob("*")) if x.is_file() and not x.name.startswith(".")]
+    if form in ("folder", "maildir"):
+        roots = [p] if form == "folder" else [p / "cur", p / "new"]
+        files = sorted(str(x) for r in roots if r.is_dir() for x in r.rglob("*")
+                       if x.is_file() and not x.name.startswith("."))
         if bar is not None:
             bar.total = len(files) or None
         chunks = list(_chunks(files, FILE_CHUNK))
         if workers > 1 and len(files) > 2 * FILE_CHUNK:
             with _pool(workers) as pool:
-                for result in pool.imap(_work_files, chunks):
+                for chunk, result in zip(chunks, pool.imap(_work_files, chunks), strict=True):
                     yield from result
                     if bar is not None:
-                        bar.update(FILE_CHUNK)
+                        bar.update(len(chunk))
         else:
             for ch in chunks:
                 yield from _work_files(ch)
                 if bar is not None:
                     bar.update(len(ch))
         return
-    records = read_bounces(p, form)
-    chunks_iter = _chunks(records, CHUNK)
-    first = next(chunks_iter, [])
-    if workers > 1 and len(first) >= CHUNK:
-        def all_chunks() -> Iterator[list[Bounce]]:
-            yield first
-            yield from chunks_iter
-        with _pool(workers) as pool:
-            for result in pool.imap(_work_records, all_chunks()):
-                yield from result
-                if bar is not None:
-                    bar.update(len(result))
-        return
-    for ch in (first, *chunks_iter):
+    for ch in _chunks(read_bounces(p, form), CHUNK):
         res = _work_records(ch)
         yield from res
         if bar is not None:
