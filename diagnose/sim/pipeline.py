@@ -459,9 +459,10 @@ class _Run:
             self.step("antivirus", "skipped", f"anti-virus is off in mail flow policy {pol.name}")
             return
         if m.virus:
-            name = _clean(m.virus)
+            # an engine's virus name (W32/Sober-P, EICAR-AV-Test) never holds a quote; logged as '...'
+            name = _clean(m.virus).replace("'", "")
             self.log(f"MID {_ph('mid')} interim AV verdict using Sophos VIRAL", 0.1)
-            self.log(f"MID {_ph('mid')} antivirus positive {py_str(name)}", 0.0)
+            self.log(f"MID {_ph('mid')} antivirus positive '{name}'", 0.0)
             action, detail = ip.virus_infected, f"Sophos found {name}"
         else:
             state = m.av_state if m.av_state in ("encrypted", "unscannable") else "clean"
@@ -531,7 +532,7 @@ class _Run:
         if not m.dlp_policy:
             self.step("dlp", "passed", f"no DLP policy of {ip.name} matched")
             return
-        name = _clean(m.dlp_policy).replace("(", "").replace(")", "")
+        name = _clean(m.dlp_policy).replace("(", "").replace(")", "").replace("'", "")
         risk = {"LOW": 15, "MEDIUM": 45, "HIGH": 75, "CRITICAL": 95}[m.dlp_severity]
         self.log(f"MID {_ph('mid')} DLP violation. Severity: {m.dlp_severity} (Risk Factor: {risk}). "
                  f"DLP policy match: {py_str(name)}.", 0.05)
