@@ -237,7 +237,8 @@ def render_svg(graph: dict[str, Any] | nx.DiGraph, *, case: int | None = None, t
         dx = max(24.0, (tx - sx) / 2)
         cls = "edge" + (" hl" if u in hl and v in hl else "")
         rel = escape(str(d.get("relation", "")))
-        out.append(f'<path class="{cls} rel-{rel}" d="M{sx:.1f},{sy:.1f} C{sx + dx:.1f},{sy:.1f} '
+        out.append(f'<path class="{cls} rel-{rel}" data-from="{escape(str(u))}" data-to="{escape(str(v))}" '
+                   f'd="M{sx:.1f},{sy:.1f} C{sx + dx:.1f},{sy:.1f} '
                    f'{tx - dx:.1f},{ty:.1f} {tx - 2:.1f},{ty:.1f}" marker-end="url(#{uid}-arrow)"/>')
     for n, (bx, by, w, h, lines) in boxes.items():
         d = g.nodes[n]
@@ -246,7 +247,7 @@ def render_svg(graph: dict[str, Any] | nx.DiGraph, *, case: int | None = None, t
         cls = f"node kind-{kind}" + (" hl" if n in hl else "")
         if kind == "fact" and d.get("type"):
             cls += f" fact-{escape(str(d['type']))}"
-        out.append(f'<g class="{cls}"><title>{escape(full)}</title>'
+        out.append(f'<g class="{cls}" data-id="{escape(str(n))}"><title>{escape(full)}</title>'
                    f'<rect x="{bx:.1f}" y="{by:.1f}" width="{w}" height="{h}" rx="6"/>')
         mono = ' class="mono"' if kind == "evidence" else ""
         for i, line in enumerate(lines):

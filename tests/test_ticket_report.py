@@ -363,3 +363,23 @@ def test_demo_ticket_screenshot_command(tmp_path, chromium):  # noqa: F811  (ski
 def test_odd_answers_still_render(answer):
     html = ticket_html(answer)
     assert html.startswith("<!DOCTYPE html>") and "<b>" not in html and "<i>" not in html
+
+
+def test_drawn_hat_graph_chains_reject_line_to_recommendations(chromium, answers, tmp_path):  # noqa: F811
+    """In the SVG the browser draws: REJECT line -> HAT rule -> the finding (stop) -> every recommendation."""
+    page = write(tmp_path, "hat_chain", answers["hat_reject"])
+    report = open_page(chromium, page, evaluate={
+        "edges": "Array.from(document.querySelectorAll('svg.graph path[data-from]')).map(p => [p.dataset.from, "
+                 "p.dataset.to])",
+        "nodes": "Array.from(document.querySelectorAll('svg.graph g.node[data-id]')).map(g => [g.dataset.id, "
+                 "g.getAttribute('class'), g.querySelector('title').textContent])",
+    })
+    g = nx.DiGraph(report.values["edges"])
+    nodes = {i: (cls, title) for i, cls, title in report.values["nodes"]}
+    reject = next(i for i, (cls, t) in nodes.items() if "kind-evidence" in cls and "REJECT SG BLACKLIST" in t)
+    rule = next(i for i, (cls, t) in nodes.items() if "kind-rule" in cls and t.startswith("HAT-REJECT-SBRS"))
+    stop = next(i for i, (cls, t) in nodes.items() if "fact-stop" in cls)
+    recs = [i for i, (cls, _t) in nodes.items() if "kind-recommendation" in cls]
+    assert g.has_edge(reject, rule) and g.has_edge(rule, stop)
+    assert len(recs) == len(answers["hat_reject"].findings[0].recommendations)
+    assert all(nx.has_path(g, stop, r) for r in recs)
