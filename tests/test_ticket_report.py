@@ -383,3 +383,16 @@ def test_drawn_hat_graph_chains_reject_line_to_recommendations(chromium, answers
     assert g.has_edge(reject, rule) and g.has_edge(rule, stop)
     assert len(recs) == len(answers["hat_reject"].findings[0].recommendations)
     assert all(nx.has_path(g, stop, r) for r in recs)
+
+
+def test_history_across_mids_is_listed():
+    f = {"outcome": "delivered", "stage": "delivery", "confidence": "certain", "summary": "Delivered after release.",
+         "chain": [5, 6], "history": [
+             {"mid": 5, "outcome": "quarantined", "stage": "antispam", "rule": "AS-QUARANTINE", "time": "2026-11-23T09:00"},
+             {"mid": 5, "outcome": "handed_over", "relation": "reinjected_as", "new_mid": 6, "time": "2026-11-23T11:00"},
+             {"mid": 6, "outcome": "delivered", "stage": "delivery", "rule": "DLV-DELIVERED"}, None]}
+    html = ticket_html({"query": {"recipient": "erin@example.com"}, "findings": [f]})
+    hist = html[html.index('<section class="history">'):]
+    hist = hist[:hist.index("</section>")]
+    assert "across MIDs 5 → 6" in hist and hist.count("<li>") == 3
+    assert hist.index("quarantined") < hist.index("reinjected as MID 6") < hist.index("delivered</span>")
