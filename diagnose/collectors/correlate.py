@@ -437,11 +437,52 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
     n = 0
     lo = hi = prev_ts = None
     prev_key = None
+    fast_key = "\x00"  # the timestamp text of the last line taken by the fastest path
     for ctx, display, first_no, block in reader.blocks():
         app = ctx.appliance
         appliances.add(app)
         parse = ctx.parse
         for idx, raw in enumerate(block):
+            # -- fastest path: `Www Mmm dD HH:MM:SS YYYY Info: MID|ICID|DCID n word ...` matched in place
+            if raw.startswith(" Info: ", 24) and raw[:3] in WEEKDAYS:
+                sp = raw.find(" ", 31)
+                t0 = raw[31:sp]
+                if t0 in sub_first:
+                    sp2 = raw.find(" ", sp + 1)
+                    shared = raw[sp + 1:sp2]
+                    if sp2 > 0 and shared.isdecimal():
+                        sp3 = raw.find(" ", sp2 + 1)
+                        sub = subs.get((t0, raw[sp2 + 1:sp3] if sp3 > 0 else raw[sp2 + 1:]))
+                        m = sub.match(raw, sp2 + 1) if sub is not None else None
+                        if m is not None:
+                            if not raw.startswith(fast_key):  # a new second: parse the timestamp
+                                fast_key = raw[:24]
+                                prev_key = None
+                                ts = _full_ts(fast_key)
+                                if ts is not None and ts is not prev_ts:
+                                    prev_ts = ts
+                                    if lo is None:
+                                        lo = hi = ts
+                                    elif ts < lo:
+                                        lo = ts
+                                    elif ts > hi:
+                                        hi = ts
+                            pi, mg, ig, ng, ag, special, kind, p = roles[m.lastgroup]  # type: ignore[index]
+                            counts[pi] += 1
+                            if mg is not None:
+                                mid = int(shared if mg == "_shared" else m.group(mg))
+                                if (special or open_m.get((app, mid)) != 1) and mid > 0:
+                                    msg(app, mid, kind)
+                                if ng is not None:
+                                    msg(app, int(m.group(ng)), "linked", True)
+                                if ig is not None:
+                                    icid = int(m.group(ig))
+                                    if icid > 0 and open_c.get((app, icid)) is None:
+                                        conn(app, icid, kind)
+                            elif ig is not None:
+                                conn(app, int(shared if ig == "_shared" else m.group(ig)), kind,
+                                     m.group(ag) if ag else p.const.get("action"))
+                            continue
             # -- envelope: the file format inline, anything else through the general parser
             if raw.startswith(" Info: ", 24) and raw[:3] in WEEKDAYS:
                 i = 29  # the common case, without searching for the level
@@ -454,6 +495,7 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
                 key = raw[:24]
                 if key != prev_key:
                     prev_key = key
+                    fast_key = "\x00"
                     ts = _full_ts(key)
                 text = raw[i + 2:]
                 if text[:1] == " ":
@@ -468,6 +510,7 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
                 if line_app != app:
                     appliances.add(line_app)
                 prev_key = None
+                fast_key = "\x00"
             if ts is not prev_ts and ts is not None:
                 prev_ts = ts
                 if lo is None:
