@@ -172,3 +172,29 @@ def test_counting_path_agrees_with_the_correlator(data_dir, tmp_path):
         assert st.rejected_connections == sum(
             1 for c in conns if any(e.kind == "hat_decision" and e.get("action") in ("REJECT", "TCPREFUSE")
                                     for e in c.events))
+
+
+def test_counting_fast_paths_recognise_exactly_what_classify_does(data_dir, tmp_path):
+    """The counting loop inlines dispatch and matches lines in place: same shapes as catalogue.classify."""
+    from collections import Counter
+
+    from diagnose.collectors import catalogue
+
+    mixed = tmp_path / "mixed.log"
+    cribl = (data_dir / "logs" / "cribl_mail_logs.txt").read_text().splitlines()
+    extra = ["<166>Sep 12 11:00:00 mail_logs: Info: MID 24611417 queued for delivery",
+             "Wed Nov 19 09:16:40 2014 Warning: MID 24611417 queued for delivery",
+             "Wed Nov 19 09:16:40 2014 Info:  MID 24611417 queued for delivery",
+             "Wed Nov 19 09:16:40 2014 Info: MID 24611417 queued for delivery but not quite",
+             "Wed Nov 19 09:16:40 2014 Info: MID x24 queued for delivery",
+             "Wed Nov 19 09:16:40 2014 Info: ICID 5 close   "]
+    mixed.write_text("\n".join(line for pair in zip(cribl, extra * 200, strict=False) for line in pair) + "\n")
+    for path in (data_dir / "logs" / "cribl_mail_logs.txt", mixed):
+        want: Counter = Counter()
+        for *_x, text in LogReader([path]):
+            r = catalogue.classify(text)
+            want[r[0].name if r else None] += 1
+        st = count_stories(LogReader([path]))
+        got = Counter(st.shapes)
+        got[None] = st.unknown
+        assert +got == +want
