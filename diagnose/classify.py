@@ -257,8 +257,11 @@ def classify_text(
         code = inner_code or code
         given_status = None if (given_status or "").endswith(".0.0") else given_status
         raw = inner
-        if not given_status and inner and not find_status(inner):
-            given_status = wrap_status  # the ESA's reading of a reply that carries no status itself
+        if (not given_status and inner and not find_status(inner) and wrap_entry
+                and not str(wrap_entry.get("status", "x")).startswith("x")):
+            # the ESA's specific reading (5.1.2 bad host, 5.4.7 expired) of a reply without a status;
+            # its generic classes (x.1.0 "Unknown address error" for any 5xx) say nothing: not used
+            given_status = wrap_status
     low = normalise(raw[:_MATCH_TEXT * 2])[:_MATCH_TEXT]
     st = _pick_status(given_status, raw[:_MATCH_TEXT])
     code = code or find_code(raw[:_MATCH_TEXT])

@@ -152,3 +152,17 @@ def test_asyncos_dsn_wrapper_without_inner_reply():
     c = classify_text("5.1.0 - Unknown address error (delivery attempts: 0)")
     assert c.reason == "onhold" and c.esa  # the wrapper hides the remote reply: nothing more is known
 
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("5.1.0 - Unknown address error ('554', ['Too long line.']) []", "mesgtoobig"),
+    ("5.1.0 - Unknown address error ('550', ['Message rejected: spam score too high'])", "spamdetected"),
+    ("5.1.0 - Unknown address error ('554', ['something only the remote understands'])", "onhold"),
+    ("4.1.0 - Unknown address error ('451', ['Automated block triggered by suspicious activity from your IP'])",
+     "blocked"),
+])
+def test_the_generic_wrapper_class_is_not_read_as_user_unknown(text, reason):
+    # AsyncOS writes "x.1.0 - Unknown address error" for any refused reply: the wrapper's 5.1.0 is not
+    # evidence of an unknown user (a generic reader files all of these as userunknown)
+    c = classify_text(text)
+    assert c.reason == reason and c.status is None and c.wrapper.endswith("Unknown address error")
