@@ -166,10 +166,16 @@ def ensure_what_if(answer_json: dict[str, Any]) -> dict[str, Any]:
     """Fill `what_if` for findings that have none (the JSON and the HTML carry the same one)."""
     findings = answer_json.get("findings")
     for f in findings if isinstance(findings, list) else []:
-        if isinstance(f, dict) and not f.get("what_if"):
-            wi = what_if_for(f)
-            if wi is not None:
-                f["what_if"] = wi
+        if not isinstance(f, dict):
+            continue
+        old = f.get("what_if") if isinstance(f.get("what_if"), dict) else None
+        if old and old.get("applicable") is not False:
+            continue  # the configuration what-if (--config) answers better than the logged path
+        wi = what_if_for(f)
+        if wi is not None:
+            if old and old.get("reason"):
+                wi["config_note"] = f"The configuration what-if does not apply: {old['reason']}"
+            f["what_if"] = wi
     return answer_json
 
 

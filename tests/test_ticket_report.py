@@ -396,3 +396,21 @@ def test_history_across_mids_is_listed():
     hist = hist[:hist.index("</section>")]
     assert "across MIDs 5 → 6" in hist and hist.count("<li>") == 3
     assert hist.index("quarantined") < hist.index("reinjected as MID 6") < hist.index("delivered</span>")
+
+
+def test_configuration_what_if_is_kept_and_an_inapplicable_one_replaced():
+    path = [{"stage": "hat", "status": "stopped"}, {"stage": "delivery", "status": "not_reached"}]
+    recs = [{"kind": "hat_allowlist", "title": "Add the IP to a sender group", "risk": 2}]
+    config_wi = {"recommendation": "hat_allowlist", "applicable": True, "change": "add 192.0.2.1 to ALLOWED_LIST",
+                 "summary": "HAT would match ALLOWED_LIST; predicted delivered.", "predicted_outcome": "delivered",
+                 "path": [{"stage": "hat", "status": "passes", "detail": "x"}], "blocked_by": "group <X> first",
+                 "alternative": {"change": "move ALLOWED_LIST above <X>", "summary": "then delivered"}}
+    base = {"outcome": "rejected", "stage": "hat", "recommendations": recs, "path": path}
+    kept = ensure_what_if({"findings": [{**base, "what_if": config_wi}]})["findings"][0]["what_if"]
+    assert kept is config_wi
+    html = ticket_html({"findings": [{**base, "what_if": config_wi}]})
+    assert "add 192.0.2.1 to ALLOWED_LIST" in html and "Still blocked: group &lt;X&gt; first" in html
+    assert "move ALLOWED_LIST above &lt;X&gt;" in html
+    replaced = ensure_what_if({"findings": [{**base, "what_if": {"applicable": False, "reason": "no listener"}}]})
+    wi = replaced["findings"][0]["what_if"]
+    assert wi["path"][0]["status"] == "passes" and "no listener" in wi["config_note"]
