@@ -145,7 +145,7 @@ class Chromium:
 
     # -- pages
     def open(self, target: str | Path, *, evaluate: dict[str, str] | None = None, screenshot: bool = True,
-             pdf: bool = False, width: int = 1280, settle: float = 0.3) -> PageReport:
+             pdf: bool = False, width: int = 1280, settle: float = 0.3, media: str = "") -> PageReport:
         """Load a file or URL, wait for load, collect console errors and requests, evaluate expressions
         (name -> JavaScript expression, run by DevTools: the page's CSP does not apply to it), and take a
         full-page PNG screenshot (and a PDF as printed, when asked)."""
@@ -159,6 +159,8 @@ class Chromium:
                 self.send(f"{domain}.enable", session=sid)
             self.send("Emulation.setDeviceMetricsOverride",
                       {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False}, session=sid)
+            if media:  # "print": lay the page out as it prints (checks run against the printed layout)
+                self.send("Emulation.setEmulatedMedia", {"media": media}, session=sid)
             self._drain(sid, report, url)
             self.send("Page.navigate", {"url": url}, session=sid)
             deadline = time.monotonic() + self.timeout

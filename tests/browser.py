@@ -49,8 +49,8 @@ def chromium() -> Iterator[Chromium]:
 
 
 def open_page(browser: Chromium, path: str | Path, *, evaluate: dict[str, str] | None = None,
-              pdf: bool = False, width: int = 1280) -> PageReport:
-    return browser.open(path, evaluate=evaluate, pdf=pdf, width=width)
+              pdf: bool = False, width: int = 1280, media: str = "") -> PageReport:
+    return browser.open(path, evaluate=evaluate, pdf=pdf, width=width, media=media)
 
 
 def png_size(data: bytes) -> tuple[int, int]:

@@ -182,11 +182,24 @@ def test_hostile_tracking_values_in_the_browser(chromium, tmp_path):  # noqa: F8
     assert "<script>" + PWN + "</script>" in v["text"] and "<iframe src=javascript:alert(1)>" in v["text"]
 
 
-def test_prints_to_pdf(chromium, answers, tmp_path):  # noqa: F811
-    report = open_page(chromium, write(tmp_path, "hat", answers["hat_reject"]), pdf=True)
+@pytest.mark.parametrize("name", ["hat_reject", "case_drop", "tracking_four"])
+def test_prints_cleanly(chromium, answers, tmp_path, name):  # noqa: F811
+    """Laid out for print at A4 width (~720 px): nothing is wider than the page, the graph scales to it."""
+    report = open_page(chromium, write(tmp_path, name, answers[name]), pdf=True, media="print", width=720, evaluate={
+        "print": "matchMedia('print').matches",
+        "overflow_x": "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+        "wide": "Array.from(document.querySelectorAll('svg.graph, table, pre, .strip')).filter(e => "
+                "e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).length",
+        "finding_breaks": "Array.from(document.querySelectorAll('article.finding')).slice(1).filter(a => "
+                          "getComputedStyle(a).breakBefore === 'page').length",
+    })
+    assert report.console_errors == [] and report.requests == []
+    assert report.values["print"] is True
+    assert report.values["overflow_x"] <= 0 and report.values["wide"] == 0
+    assert report.values["finding_breaks"] == len(answers[name].findings) - 1  # each finding on its own page
     assert report.pdf.startswith(b"%PDF") and len(report.pdf) > 5_000
     pages = len(re.findall(rb"/Type\s*/Page[^s]", report.pdf))
-    assert 1 <= pages <= 6
+    assert len(answers[name].findings) <= pages <= 6 * len(answers[name].findings)
 
 
 # ------------------------------------------------------------------ content
