@@ -30,7 +30,8 @@ from diagnose.progress import Bar
 
 ROW_FIELDS = (
     "source", "recipient", "sender", "date", "outcome", "reason", "hard", "stage", "cause", "confidence",
-    "summary", "status", "code", "esa", "rule", "evidence", "remote_text", "wrapper", "ip", "mid", "rid", "explain",
+    "summary", "status", "code", "esa", "rule", "evidence", "remote_text", "wrapper", "ip", "mid", "rid",
+    "message_id", "explain",
 )
 _OUR_NAMES = frozenset(ROW_FIELDS) | {"bounce_reason", "log_note", "icid", "diagnosis"}
 CHUNK = 2000  # records per worker task
@@ -135,6 +136,7 @@ def bounce_row(b: Bounce, logs: Sequence[str] = ()) -> dict[str, Any]:
         "confidence": _confidence(c), "summary": _summary(b, c, outcome, entry), "status": c.status,
         "code": c.code, "esa": c.esa, "rule": c.rule, "evidence": c.evidence, "remote_text": c.remote_text[:2000],
         "wrapper": c.wrapper, "ip": ipm.group(1) if ipm else None, "mid": b.mid, "rid": b.rid,
+        "message_id": b.message_id,
         "explain": _explain_cmd(b, c, logs),
     })
     return row
@@ -256,15 +258,21 @@ class StoryIndex:
         pairs, _ = _stories(find(list(logs), year=year))
         self.by_mid: dict[int, list[tuple[Any, Any]]] = defaultdict(list)
         self.by_rcpt: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
+        self.by_msgid: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
         for story, conn in pairs:
             self.by_mid[story.mid].append((story, conn))
+            for e in story.events:
+                if e.kind == "mid_message_id" and e.fields.get("message_id"):
+                    self.by_msgid[_msgid(e.fields["message_id"])].append((story, conn))
             for r in {str(e.fields["recipient"]).lower() for e in story.events if e.fields.get("recipient")}:
                 self.by_rcpt[r].append((story, conn))
 
-    def find(self, mid: int | None, recipient: str | None, sender: str | None) -> list[tuple[Any, Any]]:
+    def find(self, mid: int | None, recipient: str | None, sender: str | None,
+             message_id: str | None = None) -> list[tuple[Any, Any]]:
         rcpt = (recipient or "").lower()
-        if mid is not None and mid in self.by_mid:
-            found = self.by_mid[mid]
+        by_id = self.by_msgid.get(_msgid(message_id)) if message_id else None
+        if by_id or (mid is not None and mid in self.by_mid):
+            found = by_id or self.by_mid[mid]  # the original's Message-ID (a DSN's attachment) names it best
             if rcpt:
                 found = [p for p in found if rcpt in self._recipients(p[0])] or found
             return found
@@ -278,14 +286,19 @@ class StoryIndex:
         return {str(e.fields["recipient"]).lower() for e in story.events if e.fields.get("recipient")}
 
 
+def _msgid(value: str | None) -> str:
+    return (value or "").strip().strip("<>").strip().lower()
+
+
 def _with_logs(row: dict[str, Any], index: StoryIndex, cache: dict[tuple[Any, ...], Any],
                config: Any = None) -> None:
     """Join one bounce to its story in the logs and take the full diagnosis."""
     from diagnose.engine.explainer import explain_stories, make_query
 
-    key = (row.get("mid"), (row.get("recipient") or "").lower(), (row.get("sender") or "").lower())
+    key = (row.get("mid"), (row.get("recipient") or "").lower(), (row.get("sender") or "").lower(),
+           row.get("message_id"))
     if key not in cache:
-        found = index.find(row.get("mid"), row.get("recipient"), row.get("sender"))
+        found = index.find(row.get("mid"), row.get("recipient"), row.get("sender"), row.get("message_id"))
         if not found:
             who = row.get("recipient") or row.get("sender") or "this bounce"
             cache[key] = f"no message to {who} in the logs given"

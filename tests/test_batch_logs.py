@@ -86,3 +86,24 @@ def test_overview_delivery_status_of_deferred_mail(tmp_path):
     queued = delivery_status(rows)
     assert sum(q["count"] for q in queued) == len(rows)
     assert all(q["last_error"] and "Retry" in q["advice"] for q in queued)
+
+
+def test_dsn_joined_by_the_original_message_id(sim_log, tmp_path):
+    path, scenarios = sim_log
+    import re as _re
+
+    text = path.read_text()
+    mid, msgid = next((int(m.group(1)), m.group(2)) for m in _re.finditer(r"MID (\d+) Message-ID '<([^>]+)>'", text)
+                      if f"MID {m.group(1)} " in text and "Bounced" in text)
+    story = next(s for s in scenarios if s.mid == mid)
+    dsn = tmp_path / "dsn.eml"
+    dsn.write_text(
+        "From: MAILER-DAEMON@relay.example\nTo: someone@else.example\nSubject: Undelivered Mail Returned to Sender\n"
+        "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+        "--B\nContent-Type: text/plain\n\nIt bounced.\n\n--B\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; relay.example\n\nFinal-Recipient: rfc822; other@address.example\nAction: failed\n"
+        "Status: 5.0.0\nDiagnostic-Code: smtp; 550 something\n\n--B\nContent-Type: text/rfc822-headers\n\n"
+        f"From: {story.sender}\nMessage-ID: <{msgid}>\nSubject: hello\n\n--B--\n")
+    row = api.batch(dsn, logs=[path]).rows[0]
+    assert row["message_id"] == f"<{msgid}>"
+    assert row["diagnosis"]["mid"] == mid  # found by Message-ID although the recipient differs
