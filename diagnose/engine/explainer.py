@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from diagnose.engine.chain import Chain, Step, link_chains
 from diagnose.engine.compiler import CompiledRulebase, compiled
 from diagnose.engine.facts import Case, Query, build_facts, connection_case, message_cases
-from diagnose.engine.findings import build_finding, not_found_finding, rank
+from diagnose.engine.findings import build_finding, not_found_finding, rank, stop_sentence
 from diagnose.engine.justify import Record
 from diagnose.engine.remedies import RemedyCatalogue, load_remedies
 from diagnose.engine.rulebase import Rulebase, load_rulebase
-from diagnose.graph import build_graph, to_json
+from diagnose.graph import build_chain_graph, build_graph, to_json
 from diagnose.model import ConnectionStory, Finding, InputError, MessageStory
 
 
@@ -31,6 +32,7 @@ class Answer:
     graph: dict[str, Any] = field(default_factory=dict)
     searched: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    chains: list[Chain] = field(default_factory=list, repr=False)  # the engine cases behind each finding
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -136,8 +138,13 @@ def explain_stories(
     config: Any = None,
     probes: Any = None,
     context: Iterable[Any] = (),
+    extra: Iterable[tuple[Record, Finding]] = (),
 ) -> Answer:
     """Explain every matching message-recipient and connection.
+
+    A recipient's case whose MID hands the message over to another MID (reinjected from the Spam
+    Quarantine, rewritten, split) is followed to that MID's case: one finding per chain, the last
+    disposition wins (diagnose.engine.chain).
 
     messages:    (MessageStory, its ConnectionStory or None) that match the question
     connections: ConnectionStory that match the question directly (e.g. by --ip) and carry no message
@@ -148,9 +155,11 @@ def explain_stories(
     probes:      callable(case) -> probe Events (PROBES' ProbeHook): the DNS facts each case calls for
     context:     service-health Events (key expiry, engine errors, suspended deliveries...): each case
                  gets those of its appliance within CONTEXT_MARGIN of its own lines
+    extra:       (Record, Finding) from other inputs (the --ndr bounce text), ranked and drawn with the rest
     """
     engine = engine or default_engine()
     searched = list(searched or [])
+    extra = list(extra)
     cases: list[Case] = []
     messages = list(messages)
     by_mid = {(s.appliance, s.mid): s for s, _ in messages}
@@ -170,24 +179,36 @@ def explain_stories(
     context = list(context)
     for case in cases:
         attach_context(case, context)
-    records: list[Record] = []
-    findings: list[Finding] = []
-    pairs: list[tuple[Record, Finding]] = []
+    steps: list[Step] = []
     for case in cases:
         record, finding = engine.run_case(case, config, probes)
-        if finding.outcome == "unknown" and _continued(case, by_mid if messages else {}):
-            continue  # its fate is told by the MID it continues as
-        records.append(record)
-        findings.append(finding)
-        pairs.append((record, finding))
-    if not findings:
-        findings = [not_found_finding(Case(kind="not_found", query=query), searched, hints)]
-    order = rank(findings)
-    by_id = {id(f): p for p, f in zip(pairs, findings, strict=False)} if pairs else {}
-    ranked_pairs = [by_id[id(f)] for f in order if id(f) in by_id]
-    graph = to_json(build_graph(ranked_pairs))
-    return Answer(query=query, findings=order, records=[r for r, _ in ranked_pairs], graph=graph,
-                  searched=searched, warnings=list(engine.rulebase.warnings))
+        steps.append(Step(case, record, finding, sentence=stop_sentence(record, engine.compiled.rules)))
+    known = set(by_mid) | {(s.appliance, s.mid) for s, _ in messages}
+    chains = link_chains(steps, known)
+    # a MID with no known fate that continues as a MID of the answer is told by that MID's chain
+    chains = [c for c in chains if not (len(c.steps) == 1 and not c.handovers and c.finding.outcome == "unknown"
+                                        and _continued(c.steps[0].case, by_mid))]
+    if not chains:
+        chains = [_not_found_chain(query, searched, hints)]
+    for r, f in extra:
+        chains.append(Chain(f, [Step(Case(kind="ndr", query=query), r, f, recommendations=list(f.recommendations))],
+                            [], 0))
+    return assemble(query, chains, searched, list(engine.rulebase.warnings))
+
+
+def _not_found_chain(query: Query, searched: list[str], hints: list[str] | None) -> Chain:
+    f = not_found_finding(Case(kind="not_found", query=query), searched, hints)
+    return Chain(f, [Step(Case(kind="not_found", query=query), Record(), f)], [], 0)
+
+
+def assemble(query: Query, chains: list[Chain], searched: list[str], warnings: list[str]) -> Answer:
+    """Rank the findings and draw their graph; records[i] is the case behind findings[i]."""
+    order = rank([c.finding for c in chains])
+    by_id = {id(c.finding): c for c in chains}
+    ranked = [by_id[id(f)] for f in order]
+    graph = to_json(build_chain_graph(ranked))
+    return Answer(query=query, findings=order, records=[c.record for c in ranked], graph=graph,
+                  searched=searched, warnings=warnings, chains=ranked)
 
 
 # ---------------------------------------------------------------- the API behind `explain`

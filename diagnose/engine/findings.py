@@ -131,7 +131,8 @@ def build_why(record: Record, rules: dict[str, Rule]) -> list[str]:
     return lines
 
 
-def _subject(case: Case) -> str:
+def finding_subject(case: Case) -> str:
+    """Who and what the finding is about: "MID 1 from a to b (connection ICID 2 from IP)"."""
     msg, conn = case.message, case.connection
     parts = []
     if msg is not None:
@@ -172,15 +173,13 @@ def build_finding(case: Case, record: Record, rules: dict[str, Rule], catalogue:
         confidence = weakest(str(stop.get("confidence")), case.link_confidence)
         j = record.justifications_of(stop.id)[0]
         stop_text = explain_text(rules[j.rule_id], j, record) if j.rule_id in rules else ""
-        verb = _VERBS.get(outcome, f"ended {outcome}")
-        where = "" if outcome == "delivered" else f" at {STAGE_LABELS.get(stage, stage)}"
-        summary = f"{_subject(case)} {verb}{where}: {_first_sentence(stop_text)}"
+        summary = _stop_summary(case, outcome, stage, _first_sentence(stop_text))
     else:
         outcome, stage, cause, reason = "unknown", "unknown", "not_determined", "undefined"
         confidence = weakest(case.link_confidence, "possible")
         last = next((f for f in reversed(case.facts) if f.event is not None), None)
         tail = f" The last line logged about it: {last.event.text!r}." if last is not None and last.event else ""
-        summary = f"{_subject(case)}: the logs do not say what happened to it.{tail}"
+        summary = f"{finding_subject(case)}: the logs do not say what happened to it.{tail}"
         gaps.append("No rule recognised a final state (delivered, rejected, dropped, bounced, quarantined, "
                     "deferred) in these lines; check Message Tracking for this MID or a later log file.")
     if case.link_reason:
@@ -191,9 +190,11 @@ def build_finding(case: Case, record: Record, rules: dict[str, Rule], catalogue:
     values = {"time": _when_text(record, stop, case), "recipient": case.recipient,
               "sender": case.sender, "ip": case.ip, "sender_ip": case.ip,
               "mid": msg.mid if msg is not None else None, "icid": conn.icid if conn is not None else None,
-              "domain": (case.sender or "").rpartition("@")[2] or None}
+              "domain": case.sender.rpartition("@")[2] or None if isinstance(case.sender, str) else None}
     for r in recommendations:
         r.sender_text = fill_placeholders(r.sender_text, values)
+        r.cli = fill_commands(r.cli, values, r.kind)
+        r.gui_path = fill_commands(r.gui_path, values, r.kind)
     evidence = collect_evidence(case, record)
     first_ts = next((f.ts for f in case.facts if f.ts is not None), None)
     stop_ts = _latest_ts(record, stop) if stop is not None else None
@@ -217,15 +218,83 @@ def build_finding(case: Case, record: Record, rules: dict[str, Rule], catalogue:
     return finding
 
 
-_SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]'\"][.!?])\s+(?=[A-Z\"(])")
+_OPEN, _CLOSE = "([{", ")]}"
+_BEFORE_END = re.compile(r"[a-z0-9)\]'\"”]")
+_AFTER_END = re.compile(r"\s+[A-Z\"(“]")
+# Capitalised words that stay capitalised at the start of the verdict (product and vendor names)
+PROPER_NOUNS = frozenset((
+    "Cisco", "Talos", "AsyncOS", "IronPort", "SenderBase", "Sophos", "McAfee", "Microsoft", "Google", "Gmail",
+    "Outlook", "Exchange", "Office", "Spamhaus", "Cloudmark", "Symantec", "Trend",
+))
+
+
+def _sentence_end(text: str) -> int:
+    """Index just past the first sentence: never inside a quoted reply, parentheses or brackets."""
+    depth, quoted = 0, False
+    for i, ch in enumerate(text):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "“":
+            quoted = True
+        elif ch == "”":
+            quoted = False
+        elif quoted:
+            continue
+        elif ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth = max(0, depth - 1)
+        elif ch in ".!?" and depth == 0 and i > 0 and _BEFORE_END.match(text[i - 1]) \
+                and _AFTER_END.match(text, i + 1):
+            return i + 1
+    return len(text)
 
 
 def _first_sentence(text: str) -> str:
-    """The verdict is one sentence a helpdesk can paste; the rest of the rule's text goes to `why`."""
-    first = _SENTENCE_END.split(text.strip(), maxsplit=1)[0] if text else ""
-    if len(first) > 1 and first[0].isupper() and first[1:2].islower():
+    """The verdict is one sentence a helpdesk can paste; the rest of the rule's text goes to `why`.
+
+    It follows "was rejected at ...:", so a common first word is lower-cased ("The appliance" ->
+    "the appliance"); names keep their capitals ("Outbreak Filters", "Destination Controls", "CASE").
+    """
+    text = (text or "").strip()
+    first = text[:_sentence_end(text)]
+    m = re.match(r"([A-Z][a-z]+)(?:-[a-z]+)?(\s+(\S))?", first)
+    if m and m.group(1) not in PROPER_NOUNS and not (m.group(3) or "").isupper():
         first = first[0].lower() + first[1:]
     return first
+
+
+def stop_sentence(record: Record, rules: dict[str, Rule]) -> str:
+    """The first sentence of the final stop's explanation ("" when nothing stopped)."""
+    stop = final_stop(record)
+    if stop is None:
+        return ""
+    j = record.justifications_of(stop.id)[0]
+    return _first_sentence(explain_text(rules[j.rule_id], j, record)) if j.rule_id in rules else ""
+
+
+# "the appliance refused the connection from IP because ...": the subject already says it
+_RESTATED = re.compile(r"the appliance (?:refused|rejected) (?:the connection from (?P<ip>\S+?)|the message on "
+                       r"connection (?P<icid>\d+))(?P<sep>\s+because\s+|:\s+|\s+as\s+)(?P<rest>.+)", re.I | re.S)
+
+
+def _stop_summary(case: Case, outcome: str, stage: str, first: str) -> str:
+    """"<subject> <verb> at <stage>: <why>", saying the refusal once."""
+    verb = _VERBS.get(outcome, f"ended {outcome}")
+    where = "" if outcome == "delivered" else f" at {STAGE_LABELS.get(stage, stage)}"
+    conn = case.connection
+    m = _RESTATED.match(first)
+    if m and conn is not None and ((m.group("ip") and m.group("ip") == conn.ip)
+                                   or (m.group("icid") and m.group("icid") == str(conn.icid))):
+        sep, rest = m.group("sep").strip().lower(), m.group("rest")
+        if sep == "because":
+            return f"{finding_subject(case)} {verb}{where} because {rest}"
+        if sep == "as":
+            return f"{finding_subject(case)} {verb}{where} as {rest}"
+        if rest.startswith(('"', "“")):
+            return f"{finding_subject(case)} {verb}{where} with the reply {rest}"
+        return f"{finding_subject(case)} {verb}{where}: {rest}"
+    return f"{finding_subject(case)} {verb}{where}: {first}"
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -237,6 +306,40 @@ def fill_placeholders(text: str, values: dict[str, Any]) -> str:
         return text
     return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if values.get(m.group(1)) not in (None, "")
                             else f"[{m.group(1)}]", text)
+
+
+_ANGLE = re.compile(r"<([^<>\n]{1,40})>")
+_SAFE = re.compile(r"[A-Za-z0-9._%+@:=-]{1,254}")  # pasted into a shell: no quotes, spaces or metacharacters
+# remedies whose <domain> / <address> is the recipient's (delivery, RAT, LDAP accept); else the sender's
+RECIPIENT_SIDE = frozenset(("retry_delivery", "fix_destination", "smtp_route", "rat_accept", "ldap_fix"))
+
+
+def fill_commands(text: str, values: dict[str, Any], kind: str) -> str:
+    """`<ip>`, `<sender>`, `<domain>`, `<recipient>`, `<mid>`... in a GUI path or CLI text, from the case.
+
+    A value the case does not know, or that is not a plain address/IP/id (log text is untrusted and
+    these lines are pasted into a shell), leaves the placeholder visible.
+    """
+    if not text or "<" not in text:
+        return text
+    def dom(addr: Any) -> str | None:
+        return addr.rpartition("@")[2] or None if isinstance(addr, str) and "@" in addr else None
+    rdomain, sdomain = dom(values.get("recipient")), dom(values.get("sender"))
+    rside = kind in RECIPIENT_SIDE
+    known = {
+        "ip": values.get("ip"), "sender ip or host name": values.get("ip"), "sender": values.get("sender"),
+        "recipient": values.get("recipient"), "mid": values.get("mid"), "icid": values.get("icid"),
+        "domain": rdomain if rside else sdomain, "domain | all": rdomain if rside else None,
+        "domain or .domain": rdomain, "address": values.get("recipient") if rside else values.get("sender"),
+        "address|@domain": values.get("sender"), "@domain or address": values.get("sender"),
+    }
+
+    def sub(m: Any) -> str:
+        v = known.get(m.group(1).strip().lower())
+        if not isinstance(v, str | int) or isinstance(v, bool) or not _SAFE.fullmatch(str(v)):
+            return m.group(0)
+        return str(v)
+    return _ANGLE.sub(sub, text)
 
 
 def _when_text(record: Record, stop: Fact | None, case: Case) -> str | None:

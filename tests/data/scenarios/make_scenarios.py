@@ -1252,10 +1252,30 @@ L("MID 7391 ICID 0 RID 0 To: <fred@example.com>")
 L("MID 7391 ready 42884 bytes from <digest@newsletter9.example>")
 L.deliver(7391, 9791, [0])
 scenario("dlv_released_from_spam_quarantine", "Suspected spam quarantined, then released by the recipient and "
-         "reinjected as a new MID (S2W 'EUQ: Reinjected' grammar, ISQ prefix as in 2022), which is delivered: the "
-         "original MID says where it went, the new MID how it ended.", L, {"mid": 7390},
-         [E("deferred", "delivery", "released_from_spam_quarantine", kinds=("safelist",)),
-          E("delivered", "delivery", "delivered_downstream", kinds=("fix_destination",))],
+         "reinjected as a new MID (S2W 'EUQ: Reinjected' grammar, ISQ prefix as in 2022), which is delivered: one "
+         "answer for the message, delivered (the final state counts), told by both MIDs; the safelist still "
+         "answers the quarantine, the retry no longer applies.", L, {"mid": 7390},
+         [E("delivered", "delivery", "delivered_downstream", kinds=("safelist", "fix_destination"), mid=7391)],
+         ["DLV-RELEASED-SPAM-QUARANTINE", "DLV-DELIVERED"])
+
+L = Log("2026-11-25 16:40:00")
+L.connect(881795, "198.51.100.9", "mail.newsletter9.example", "yes", sbrs="1.3")
+L.envelope(7392, 881795, "digest@newsletter9.example", ["gail@example.com"], "Industry digest", 42884)
+L.policy(7392)
+L("ICID 881795 close")
+L("MID 7392 interim verdict using engine: CASE spam suspect", 1)
+L("MID 7392 using engine: CASE spam suspect")
+L("ISQ: Tagging MID 7392 for quarantine")
+L("MID 7392 queued for delivery")
+L("RPC Delivery start RCID 71 MID 7392 to local IronPort Spam Quarantine")
+L("ISQ: Quarantined MID 7392", 1)
+L("RPC Message done RCID 71 MID 7392")
+L("Message finished MID 7392 done")
+L("ISQ: Reinjected MID 7392 as MID 7393", 5400)
+scenario("dlv_released_follow_on_missing", "Suspected spam quarantined, released and reinjected as MID 7393, but "
+         "the logs end there: the new MID is not in them, so the answer stays the release (deferred, possible) "
+         "and says which logs to add.", L, {"mid": 7392},
+         [E("deferred", "delivery", "released_from_spam_quarantine", "possible", kinds=("safelist",), mid=7392)],
          ["DLV-RELEASED-SPAM-QUARANTINE"])
 
 
@@ -1278,9 +1298,10 @@ L.deliver(24611507, 6565601, [0])
 L.deliver(24611528, 6565602, [0])
 scenario("slbl_split_delivered", "A message split because one recipient has an end-user safelist/blocklist "
          "entry (real CRIBL 'split ... due to a SL/BL configuration' and 'SLBL spam negative' lines); the original "
-         "and the split-off MID are both delivered.", L, {"mid": 24611507},
-         [E("delivered", "delivery", "delivered_downstream", recipient="user36@mycompany.example"),
-          E("delivered", "delivery", "delivered_downstream")],
+         "and the split-off MID are both delivered: user37's answer follows its recipient to the split-off MID.",
+         L, {"mid": 24611507},
+         [E("delivered", "delivery", "delivered_downstream", recipient="user36@mycompany.example", mid=24611507),
+          E("delivered", "delivery", "delivered_downstream", recipient="user37@mycompany.example", mid=24611528)],
          ["SLBL-NOT-BLOCKLISTED", "SLBL-SPLIT"])
 
 L = Log("2026-11-25 17:00:00")
