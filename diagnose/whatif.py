@@ -25,7 +25,7 @@ from diagnose.collectors.configeval import (
 )
 from diagnose.collectors.configmodel import EsaConfig, Listener, Member, RatEntry, SenderGroup
 from diagnose.collectors.hat_syntax import parse_member
-from diagnose.model import STAGES
+from diagnose.model import STAGES, Evidence
 
 ALLOW_GROUP_NAMES = ("WHITELIST", "ALLOWED_LIST")  # older and newer spellings (esa-pipeline.md §2.1 [U])
 CASE_KEYS = ("ip", "rdns", "rdns_verified", "sbrs", "dnslists", "country", "recipient", "listener", "stage")
@@ -375,7 +375,6 @@ def enrich_finding(finding: Any, config: EsaConfig, inputs: dict[str, Any], even
 
     inputs: collectors.configcase.case_inputs(case); events: the case's config_* Events.
     """
-    from diagnose.model import Evidence  # local: model is light, avoids a cycle in type checkers
 
     by_kind: dict[str, Any] = {}
     for e in events:

@@ -49,7 +49,6 @@ _KNOWN_UNUSED = {
     "tracking", "reporting", "users", "update_interval", "ntp", "snmp", "alerts", "timezone", "ssh",
     "feature_keys", "system_time", "smtp_routes", "certificates", "admin_access", "network_access",
 }
-_LISTENER_RAT = ("rat",)
 _HAT_DEFAULT_PREFIX = "hat_default_"
 
 
