@@ -61,7 +61,7 @@ def explain(
     until: str | datetime | None = None,
     year: int | None = None,
     tracking: str | PathLike[str] | None = None,
-    config: str | PathLike[str] | None = None,
+    config: str | PathLike[str] | Sequence[str | PathLike[str]] | None = None,  # one file or several
     ndr: str | None = None,
     nameserver: str | None = None,
     offline: bool = False,
