@@ -279,3 +279,12 @@ def test_what_if_remedy_variants(xml_config):
     # the model is a copy: the configuration given is unchanged
     assert xml_config.listener("IncomingMail").hat.group("ALLOWED_PARTNERS") is None
     assert "203.0.113.0/24" in [m.value for m in xml_config.listener("IncomingMail").hat.group("CORP_BLOCKLIST").members]
+
+
+def test_documented_unpacking(xml_config):
+    li = xml_config.listener("IncomingMail")
+    group, policy, access, reason, member = hat_match(li, "198.51.100.20", "", 1.0)
+    assert (group.name, policy.name, access, member.value) == ("WHITELIST", "$TRUSTED", "ACCEPT", "198.51.100.20")
+    assert "first matching sender group WHITELIST" in reason
+    entry, access = rat_match(li, "x@newco.example")
+    assert entry.addresses == ["ALL"] and access == "REJECT"

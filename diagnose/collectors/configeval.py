@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import ipaddress
 from bisect import bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from diagnose.collectors.configmodel import (
     EsaConfig,
@@ -54,22 +56,31 @@ SWITCH_KEYS = {
 NO_SCORE = "none"  # the log said "SBRS None" (or rfc1918 / unable to retrieve): the host has no score
 
 
-class HatMatch(NamedTuple):
+@dataclass(frozen=True)
+class HatMatch:
+    """Unpacks as the documented (sender_group, policy, access, reason, member); more as attributes."""
+
     sender_group: SenderGroup | None
     policy: MailFlowPolicy | None
     access: str  # ACCEPT | REJECT | TCPREFUSE | RELAY | unknown
     reason: str
     member: Member | None
-    undecided: list[tuple[str, str]] = []  # (group label, why) for groups above the match we could not decide
-    continued: list[str] = []  # groups matched whose policy said CONTINUE
+    undecided: list[tuple[str, str]] = field(default_factory=list)  # (group label, why) above the match
+    continued: list[str] = field(default_factory=list)  # groups matched whose policy said CONTINUE
     position: int | None = None  # 1-based row of the matching group
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.sender_group, self.policy, self.access, self.reason, self.member))
 
     @property
     def certain(self) -> bool:
         return self.sender_group is not None and not self.undecided
 
 
-class RatMatch(NamedTuple):
+@dataclass(frozen=True)
+class RatMatch:
+    """Unpacks as the documented (entry, access); more as attributes."""
+
     entry: RatEntry | None
     access: str  # ACCEPT | REJECT | not_applicable | unknown
     address: str | None  # the entry's address form that qualified
@@ -77,6 +88,9 @@ class RatMatch(NamedTuple):
     reason: str
     position: int | None = None
     implicit: bool = False  # the built-in "All Other Recipients" REJECT
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.entry, self.access))
 
 
 def normalise_sbrs(sbrs: Any) -> float | str | None:
