@@ -165,3 +165,23 @@ def test_tiny_reads_give_the_same_stories(cribl, monkeypatch, chunk):
         assert [(m.mid, [e.source for e in m.events]) for m in got.messages] == \
             [(m.mid, [e.source for e in m.events]) for m in want.messages]
         assert [c.icid for c in got.connections] == [c.icid for c in want.connections]
+
+
+def test_full_parse_fallback_gives_the_same_answer(cribl, monkeypatch):
+    """Too many ids for the byte prefilter: one streamed full parse, same stories, same related MIDs."""
+    from diagnose.collectors import search as search_mod
+
+    want = api.find_stories([cribl], sender="user15@fjvco.com")
+    monkeypatch.setattr(search_mod, "MAX_ID_NEEDLES", 1)
+    got = api.find_stories([cribl], sender="user15@fjvco.com")
+    assert got.passes == 1 and got.lines_parsed == 1000
+    assert [m.mid for m in got.messages] == [m.mid for m in want.messages]
+    assert [m.mid for m in got.related] == [m.mid for m in want.related]
+    assert [c.icid for c in got.connections] == [c.icid for c in want.connections]
+    assert [[e.source for e in m.events] for m in got.messages] == [[e.source for e in m.events] for m in want.messages]
+
+
+def test_window_and_ip_find_the_connection_with_its_messages(cribl):
+    r = api.find_stories([cribl], ip="74.218.204.185", since="2014-11-19 09:16:00", until="2014-11-19 09:17:00")
+    assert [c.icid for c in r.connections] == [60140296]
+    assert all(m.icid == 60140296 for m in r.messages)

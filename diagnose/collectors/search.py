@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from os import PathLike
 from typing import Any
 
@@ -470,7 +471,7 @@ def find_stories(
             kept = _needle_search(q, reader, res, progress)
         except _TooMany:
             kept = None  # so many stories that one full parse is cheaper
-    _correlate(q, reader, res, kept)
+    _correlate(q, reader, res, kept, progress)
     res.errors = list(dict.fromkeys(reader.errors))
     return res
 
@@ -628,19 +629,11 @@ class _TooMany(Exception):
 
 
 def _correlate(q: Query, reader: LogReader, res: SearchResult,
-               kept: list[tuple[tuple[int, int], int, Event]] | None) -> None:
+               kept: list[tuple[tuple[int, int], int, Event]] | None,
+               progress: Callable[[int, int], None] | None = None) -> None:
     corr = Correlator()
-    if kept is None:  # window only: read and correlate everything, keep what overlaps the window
-        tally = [0, 0]
-        for ev in to_events(reader, tally):
-            corr.feed(ev)
-            if corr.out:
-                _collect(q, res, corr.drain(), corr)
-        res.lines_parsed = tally[0]
-        res.bytes_read = reader.total_bytes
-        res.passes = 1
-        _collect(q, res, corr.finish(), corr)
-        res.context = [e for e in corr.context if _in_window(q, [e])]
+    if kept is None:
+        _stream_all(q, reader, res, corr, progress)
     else:
         kept.sort(key=lambda k: (k[0], k[1]))
         events = [k[2] for k in kept]
@@ -650,6 +643,81 @@ def _correlate(q: Query, reader: LogReader, res: SearchResult,
             corr.feed(ev)
         _collect(q, res, corr.drain() + corr.finish(), corr)
     _finish(q, res)
+
+
+RECENT_STORIES = 50_000  # stories kept back (not matching) so that a later match finds its connection or link
+
+
+def _stream_all(q: Query, reader: LogReader, res: SearchResult, corr: Correlator,
+                progress: Callable[[int, int], None] | None) -> None:
+    """Read and correlate everything, keeping only what the answer can need: stories that match,
+    stories near the window, and a bounded set of recent ones for connections and links."""
+    margin = timedelta(hours=1)
+    lo = q.since - margin if q.since else None
+    hi = q.until + margin if q.until else None
+    windowed = lo is not None or hi is not None
+    keep_m: dict[tuple[str, int], MessageStory] = {}
+    keep_c: dict[tuple[str, int], ConnectionStory] = {}
+    recent_m: OrderedDict[tuple[str, int], MessageStory] = OrderedDict()
+    recent_c: OrderedDict[tuple[str, int], ConnectionStory] = OrderedDict()
+
+    def conn_of(m: MessageStory) -> ConnectionStory | None:
+        k = (m.appliance, m.icid or 0)
+        return keep_c.get(k) or recent_c.get(k) or corr.conns.get(k)  # type: ignore[return-value]
+
+    def near(s: MessageStory | ConnectionStory) -> bool:
+        return windowed and any(e.ts is not None and (lo is None or e.ts >= lo) and (hi is None or e.ts <= hi)
+                                for e in s.events)
+
+    def take(stories: list) -> None:
+        for s in stories:
+            if isinstance(s, MessageStory):
+                key = (s.appliance, s.mid)
+                if story_matches(q, s, conn_of) or near(s):
+                    keep_m[key] = s
+                    c = conn_of(s)
+                    if c is not None:
+                        keep_c[(c.appliance, c.icid)] = c
+                else:
+                    recent_m[key] = s
+                    if len(recent_m) > RECENT_STORIES:
+                        recent_m.popitem(last=False)
+            else:
+                key = (s.appliance, s.icid)
+                if story_matches(q, s, conn_of) or near(s):
+                    keep_c[key] = s
+                else:
+                    recent_c[key] = s
+                    if len(recent_c) > RECENT_STORIES:
+                        recent_c.popitem(last=False)
+
+    tally = [0, 0]
+    total = reader.total_bytes
+    approx = 0
+    for ev in to_events(reader, tally):
+        corr.feed(ev)
+        if corr.out:
+            take(corr.drain())
+        if progress is not None:
+            approx += len(ev.text) + 32  # about the line's size: the bar is a rough guide here
+            if not tally[0] & 0x3FFF:
+                progress(approx, total)
+    take(corr.finish())
+    res.lines_parsed = tally[0]
+    res.bytes_read = total
+    res.passes = 1
+    # stories kept back that the kept ones link to (split, bcc copy, bounce...)
+    todo = list(keep_m.values())
+    while todo:
+        m = todo.pop()
+        for _how, other in m.links:
+            o = recent_m.pop((m.appliance, other), None)
+            if o is not None:
+                keep_m[(o.appliance, o.mid)] = o
+                todo.append(o)
+    res.messages = list(keep_m.values())
+    res.connections = list(keep_c.values())
+    res.context = [e for e in corr.context if _in_window(q, [e])]
 
 
 def _collect(q: Query, res: SearchResult, stories: list, corr: Correlator) -> None:
