@@ -249,13 +249,13 @@ class StoryIndex:
 
     def __init__(self, logs: Sequence[str], year: int | None = None) -> None:
         from diagnose import api
-        from diagnose.engine.explainer import _stories
+        from diagnose.engine.explainer import stories_from_search
 
         find = getattr(api, "find_stories", None)
         if find is None:
             raise InputError("batch --logs needs the mail_logs reader (diagnose.api.find_stories), "
                              "which this build does not have yet")
-        pairs, _ = _stories(find(list(logs), year=year))
+        pairs, _ = stories_from_search(find(list(logs), year=year))
         self.by_mid: dict[int, list[tuple[Any, Any]]] = defaultdict(list)
         self.by_rcpt: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
         self.by_msgid: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
@@ -417,7 +417,7 @@ def overview(logs: Sequence[str], *, since: str | None = None, until: str | None
              config: Any = None) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every message or connection in the window that was not delivered, diagnosed (config: an EsaConfig)."""
     from diagnose import api
-    from diagnose.engine.explainer import _stories, explain_stories, make_query
+    from diagnose.engine.explainer import explain_stories, make_query, stories_from_search
 
     find = getattr(api, "find_stories", None)
     if find is None and logs:
@@ -427,7 +427,7 @@ def overview(logs: Sequence[str], *, since: str | None = None, until: str | None
     messages, connections = [], []
     if logs and find is not None:
         result = find(list(logs), since=query.since, until=query.until, year=year)
-        messages, connections = _stories(result)
+        messages, connections = stories_from_search(result)
     if tracking:  # Message Tracking records join the log stories (the logs win) or stand alone
         from diagnose.collectors.tracking import for_question
         fq = for_question(tracking, query, messages, connections)

@@ -46,6 +46,7 @@ class Handover:
     relation: str  # split_to | rewritten_to | reinjected_as
     mid: int  # the follow-on MID
     event: Any = None  # the log line that says so (an Event), when logged
+    absent: str = "is not in these logs"  # when the follow-on MID has no case: why (for the gap)
 
 
 @dataclass
@@ -81,9 +82,14 @@ def _concerns(h: Handover, recipient: str | None) -> bool:
     return _key(recipient) in {_key(str(r)) for r in moved}
 
 
-def link_chains(steps: list[Step], known_mids: set[tuple[str, int]]) -> list[Chain]:
+def link_chains(steps: list[Step], given: set[tuple[str, int]],
+                in_logs: set[tuple[str, int]] | None = None) -> list[Chain]:
     """Group the cases into chains: a case whose disposition is still open and whose MID continues
-    as another MID is followed to that MID's case for the same recipient."""
+    as another MID is followed to that MID's case for the same recipient.
+
+    given:   the (appliance, MID) of the stories explained; in_logs: every MID the search found in
+             the logs (None: not known, so a follow-on MID not given is "not among the messages
+             explained", never "not in the logs")."""
     by_key: dict[tuple[str, int, str], Step] = {}
     for s in steps:
         msg = s.case.message
@@ -112,7 +118,9 @@ def link_chains(steps: list[Step], known_mids: set[tuple[str, int]]) -> list[Cha
                 # a MID known only from the hand-over line itself is not in the logs
                 nxt[id(s)] = (child if msg2 is not None and msg2.events else None, h)
                 break
-            if child is None and (msg.appliance, other) not in known_mids:
+            if child is None and (msg.appliance, other) not in given:
+                if in_logs is None or (msg.appliance, other) in in_logs:
+                    h.absent = "is not among the messages explained here"
                 nxt.setdefault(id(s), (None, h))  # the follow-on MID is not in the logs
     chains: list[Chain] = []
     for s in steps:
@@ -282,7 +290,7 @@ def merge(steps: list[Step], handovers: list[Handover]) -> Chain:
             src = f" (\"{h.event.text}\")" if h.event is not None else ""
             mid = s.case.message.mid if s.case.message is not None else "?"
             why.append(f"CHAIN: MID {mid} was {_handover_text(h)}{src}; the message goes on under MID {h.mid}"
-                       + ("." if k + 1 < len(steps) else ", which is not in these logs."))
+                       + ("." if k + 1 < len(steps) else f"; MID {h.mid} {h.absent}."))
     f.why = why
     # recommendations: the root cause's stay, the superseded hand-over's go
     recs: list[Recommendation] = []
@@ -326,7 +334,7 @@ def merge(steps: list[Step], handovers: list[Handover]) -> Chain:
         nxt = missing.mid if missing is not None else handovers[final].mid
         h = missing if missing is not None else handovers[final]
         after = h.event.ts if h.event is not None and h.event.ts else last_ts
-        where = "is not in these logs" if missing is not None else "is in these logs, but not how it ended"
+        where = missing.absent if missing is not None else "is in these logs, but not how it ended"
         gaps.insert(0, f"MID {nxt} {where}: add the mail_logs after {after.strftime('%Y-%m-%d %H:%M:%S') if after else 'that time'} "
                        f"(grep \"MID {nxt}\" mail_logs, or Message Tracking for MID {nxt}) to see whether it was delivered.")
     f.gaps = gaps
@@ -367,7 +375,7 @@ def _summary(steps: list[Step], handovers: list[Handover], final: int, f: Findin
     if final < len(steps) - 1 or missing is not None:
         # the follow-on MID is missing or says nothing: the hand-over is the last thing known
         nxt = missing.mid if missing is not None else handovers[final].mid
-        why_not = "is not in these logs" if missing is not None else "shows no final state in these logs"
+        why_not = missing.absent if missing is not None else "shows no final state in these logs"
         head = f"{subject}: " if base.outcome == "unknown" else f"{subject} {verb}{where}: "
         return f"{head}{story}. MID {nxt} {why_not}, so whether the message was delivered is not known."
     late = any(e["outcome"] in ("quarantined", "deferred") for e in history[:-1])

@@ -20,7 +20,7 @@ from diagnose.engine.findings import build_finding, not_found_finding, rank, sto
 from diagnose.engine.justify import Record
 from diagnose.engine.remedies import RemedyCatalogue, load_remedies
 from diagnose.engine.rulebase import Rulebase, load_rulebase
-from diagnose.graph import build_chain_graph, build_graph, to_json
+from diagnose.graph import build_chain_graph, to_json
 from diagnose.model import ConnectionStory, Finding, InputError, MessageStory
 
 
@@ -139,6 +139,7 @@ def explain_stories(
     probes: Any = None,
     context: Iterable[Any] = (),
     extra: Iterable[tuple[Record, Finding]] = (),
+    in_logs: Iterable[tuple[str, int]] | None = None,
 ) -> Answer:
     """Explain every matching message-recipient and connection.
 
@@ -156,6 +157,8 @@ def explain_stories(
     context:     service-health Events (key expiry, engine errors, suspended deliveries...): each case
                  gets those of its appliance within CONTEXT_MARGIN of its own lines
     extra:       (Record, Finding) from other inputs (the --ndr bounce text), ranked and drawn with the rest
+    in_logs:     every (appliance, MID) the search found in the logs: a follow-on MID outside it is "not in
+                 these logs" (add the next file); None when the caller does not know (batch, tests)
     """
     engine = engine or default_engine()
     searched = list(searched or [])
@@ -183,17 +186,15 @@ def explain_stories(
     for case in cases:
         record, finding = engine.run_case(case, config, probes)
         steps.append(Step(case, record, finding, sentence=stop_sentence(record, engine.compiled.rules)))
-    known = set(by_mid) | {(s.appliance, s.mid) for s, _ in messages}
-    chains = link_chains(steps, known)
+    chains = link_chains(steps, set(by_mid), set(in_logs) if in_logs is not None else None)
     # a MID with no known fate that continues as a MID of the answer is told by that MID's chain
     chains = [c for c in chains if not (len(c.steps) == 1 and not c.handovers and c.finding.outcome == "unknown"
                                         and _continued(c.steps[0].case, by_mid))]
     if not chains:
         chains = [_not_found_chain(query, searched, hints)]
-    for r, f in extra:
-        chains.append(Chain(f, [Step(Case(kind="ndr", query=query), r, f, recommendations=list(f.recommendations))],
-                            [], 0))
-    return assemble(query, chains, searched, list(engine.rulebase.warnings))
+    others = [Chain(f, [Step(Case(kind="ndr", query=query), r, f, recommendations=list(f.recommendations))], [], 0)
+              for r, f in extra]
+    return assemble(query, chains, searched, list(engine.rulebase.warnings), others)
 
 
 def _not_found_chain(query: Query, searched: list[str], hints: list[str] | None) -> Chain:
@@ -201,10 +202,17 @@ def _not_found_chain(query: Query, searched: list[str], hints: list[str] | None)
     return Chain(f, [Step(Case(kind="not_found", query=query), Record(), f)], [], 0)
 
 
-def assemble(query: Query, chains: list[Chain], searched: list[str], warnings: list[str]) -> Answer:
-    """Rank the findings and draw their graph; records[i] is the case behind findings[i]."""
+def assemble(query: Query, chains: list[Chain], searched: list[str], warnings: list[str],
+             others: list[Chain] | None = None) -> Answer:
+    """Rank the findings and draw their graph; records[i] is the case behind findings[i].
+
+    `others` (findings read from the bounce text, not from a log line) come after the findings the
+    logs establish and before the logs' unknown answers."""
+    by_id = {id(c.finding): c for c in [*chains, *(others or [])]}
     order = rank([c.finding for c in chains])
-    by_id = {id(c.finding): c for c in chains}
+    if others:
+        at = next((i for i, f in enumerate(order) if f.outcome == "unknown"), len(order))
+        order[at:at] = rank([c.finding for c in others])
     ranked = [by_id[id(f)] for f in order]
     graph = to_json(build_chain_graph(ranked))
     return Answer(query=query, findings=order, records=[c.record for c in ranked], graph=graph,
@@ -276,8 +284,13 @@ def _addr(a: str | None) -> str | None:
     return a or None
 
 
-def _stories(result: Any) -> tuple[list[tuple[MessageStory, ConnectionStory | None]], list[ConnectionStory]]:
-    """Adapt what the story search returns: an object with .messages/.connections, a pair, or stories."""
+def stories_from_search(result: Any) -> tuple[list[tuple[MessageStory, ConnectionStory | None]],
+                                              list[ConnectionStory]]:
+    """The story search's result -> (messages with their connection, connections alone), ready for
+    `explain_stories`: the follow-on MIDs (split, rewritten, reinjected) of a matched message come
+    with it, and a connection with no matched message of its own is its own case.
+
+    Accepts what the search returns: an object with .messages/.connections(/.related), a pair, or stories."""
     if hasattr(result, "messages") or hasattr(result, "connections"):
         msgs, conns = list(getattr(result, "messages", []) or []), list(getattr(result, "connections", []) or [])
     elif isinstance(result, tuple) and len(result) == 2 and all(isinstance(x, list | tuple) for x in result):
@@ -317,6 +330,9 @@ def _stories(result: Any) -> tuple[list[tuple[MessageStory, ConnectionStory | No
     # a connection with no matched message of its own is its own case (rejected, or closed without mail)
     alone = [c for c in conns if (c.appliance, c.icid) not in used and not _has_messages(c, msgs)]
     return pairs, alone
+
+
+_stories = stories_from_search  # the former private name (kept for callers not yet switched)
 
 
 def _has_messages(conn: ConnectionStory, msgs: list[Any]) -> bool:
@@ -458,12 +474,16 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
     connections: list[ConnectionStory] = []
     searched: list[str] = []
     context: list[Any] = []
+    in_logs: set[tuple[str, int]] = set()
     if logs:
         result = _find(logs, query, year)
         if getattr(result, "bytes_read", None) == 0 and not getattr(result, "errors", None):
             names = ", ".join(str(f) for f in (getattr(result, "files", None) or logs))
             raise InputError(f"the logs are empty: {names}")
-        messages, connections = _stories(result)
+        messages, connections = stories_from_search(result)
+        in_logs = {(m.appliance, m.mid) for m in list(getattr(result, "messages", None) or [])
+                   + list(getattr(result, "related", None) or []) if isinstance(m, MessageStory)}
+        in_logs |= {(m.appliance, m.mid) for m, _ in messages}
         searched = _searched(result, logs, query)
         context = list(getattr(result, "context", None) or [])
     notes: list[str] = []
@@ -478,7 +498,7 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
             for cip, confidence, why in _candidate_ips(query):
                 conns = [c for c in connections if c.ip == cip]
                 if not conns and logs:  # the first search did not look at connections by this IP: look now
-                    _, conns = _stories(_find(logs, Query(ip=cip, since=query.since, until=query.until), year))
+                    _, conns = stories_from_search(_find(logs, Query(ip=cip, since=query.since, until=query.until), year))
                     searched.append(f"searched the same logs for connections from {cip} ({why})")
                 for conn in conns:
                     reason = (f"No message from {query.sender} is in the logs; connection ICID {conn.icid} came "
@@ -498,8 +518,11 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
                              "searched for refused connections.")
         taken = {(c[0].appliance, c[0].icid) for c in candidates}
         connections = [c for c in connections if (c.appliance, c.icid) not in taken]
+        # the bounce text the sender got is one more finding, ranked and drawn with the log findings
+        extra = [ndr_case(query, ndr, engine)] if ndr is not None else []
         answer = explain_stories(query, messages, connections, candidates=candidates, searched=searched,
-                                 hints=hints, engine=engine, config=esa_config, probes=hook, context=context)
+                                 hints=hints, engine=engine, config=esa_config, probes=hook, context=context,
+                                 extra=extra, in_logs=in_logs if logs else None)
         answer.warnings += notes
         if tracking is not None:  # no rule found an end, but the tracking last state names one (weaker)
             from diagnose.collectors.tracking import apply_last_states
@@ -509,13 +532,19 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
     finally:
         if hook is not None:
             hook.session.close()
-    if ndr is not None:
-        answer.findings.extend(explain_ndr(query, ndr, engine=engine).findings)
     return answer
 
 
 def explain_ndr(query: Query, ndr: str, engine: Engine | None = None) -> Answer:
     """Explain from the bounce text a sender received (no logs needed)."""
+    record, finding = ndr_case(query, ndr, engine)
+    chain = Chain(finding, [Step(Case(kind="ndr", query=query), record, finding,
+                                 recommendations=list(finding.recommendations))], [], 0)
+    return assemble(query, [chain], ["the bounce text given with --ndr"], [])
+
+
+def ndr_case(query: Query, ndr: str, engine: Engine | None = None) -> tuple[Record, Finding]:
+    """The bounce text as an engine case: its record and finding (capped at `likely`)."""
     try:
         from diagnose.classify import classify_text
     except ImportError:
@@ -542,5 +571,4 @@ def explain_ndr(query: Query, ndr: str, engine: Engine | None = None) -> Answer:
     else:
         finding.gaps = direct.gaps + [g for g in finding.gaps if "No rule recognised" not in g]
         finding.extra.update(direct.extra)
-    return Answer(query=query, findings=[finding], records=[record],
-                  graph=to_json(build_graph([(record, finding)])), searched=["the bounce text given with --ndr"])
+    return record, finding

@@ -188,7 +188,7 @@ def build_finding(case: Case, record: Record, rules: dict[str, Rule], catalogue:
     refs = [(f.get("ref"), f.get("kind")) for f in record.derived("remedy")]
     recommendations = catalogue.select(refs, causes) if stop is not None or refs else []
     values = {"time": _when_text(record, stop, case), "recipient": case.recipient,
-              "sender": case.sender, "ip": case.ip, "sender_ip": case.ip,
+              "sender": case.sender or _logged_sender(case), "ip": case.ip, "sender_ip": case.ip,
               "mid": msg.mid if msg is not None else None, "icid": conn.icid if conn is not None else None,
               "domain": case.sender.rpartition("@")[2] or None if isinstance(case.sender, str) else None}
     for r in recommendations:
@@ -227,6 +227,10 @@ PROPER_NOUNS = frozenset((
     "Outlook", "Exchange", "Office", "Spamhaus", "Cloudmark", "Symantec", "Trend",
 ))
 
+# words that start a sentence and are never names ("The Outbreak Filters put" -> "the Outbreak Filters put")
+COMMON_STARTS = frozenset(("The", "A", "An", "This", "That", "These", "Those", "Its", "It", "Each", "Every", "No",
+                           "One", "Some", "Both", "Either", "Neither", "Another", "Our", "Your", "Their"))
+
 
 def _sentence_end(text: str) -> int:
     """Index just past the first sentence: never inside a quoted reply, parentheses or brackets."""
@@ -259,7 +263,8 @@ def _first_sentence(text: str) -> str:
     text = (text or "").strip()
     first = text[:_sentence_end(text)]
     m = re.match(r"([A-Z][a-z]+)(?:-[a-z]+)?(\s+(\S))?", first)
-    if m and m.group(1) not in PROPER_NOUNS and not (m.group(3) or "").isupper():
+    if m and (m.group(1) in COMMON_STARTS
+              or (m.group(1) not in PROPER_NOUNS and not (m.group(3) or "").isupper())):
         first = first[0].lower() + first[1:]
     return first
 
@@ -275,7 +280,8 @@ def stop_sentence(record: Record, rules: dict[str, Rule]) -> str:
 
 # "the appliance refused the connection from IP because ...": the subject already says it
 _RESTATED = re.compile(r"the appliance (?:refused|rejected) (?:the connection from (?P<ip>\S+?)|the message on "
-                       r"connection (?P<icid>\d+))(?P<sep>\s+because\s+|:\s+|\s+as\s+)(?P<rest>.+)", re.I | re.S)
+                       r"connection (?P<icid>\d+)|recipient <?(?P<rcpt>[^\s<>]+?)>? (?P<at>at RCPT TO))"
+                       r"(?P<sep>\s+because\s+|:\s+|\s+as\s+)(?P<rest>.+)", re.I | re.S)
 
 
 def _stop_summary(case: Case, outcome: str, stage: str, first: str) -> str:
@@ -284,9 +290,13 @@ def _stop_summary(case: Case, outcome: str, stage: str, first: str) -> str:
     where = "" if outcome == "delivered" else f" at {STAGE_LABELS.get(stage, stage)}"
     conn = case.connection
     m = _RESTATED.match(first)
-    if m and conn is not None and ((m.group("ip") and m.group("ip") == conn.ip)
-                                   or (m.group("icid") and m.group("icid") == str(conn.icid))):
+    if m and ((conn is not None and ((m.group("ip") and m.group("ip") == conn.ip)
+                                     or (m.group("icid") and m.group("icid") == str(conn.icid))))
+              or (m.group("rcpt") and isinstance(case.recipient, str)
+                  and m.group("rcpt").lower() == case.recipient.lower())):
         sep, rest = m.group("sep").strip().lower(), m.group("rest")
+        if m.group("at"):
+            where += " at RCPT TO"
         if sep == "because":
             return f"{finding_subject(case)} {verb}{where} because {rest}"
         if sep == "as":
@@ -306,6 +316,15 @@ def fill_placeholders(text: str, values: dict[str, Any]) -> str:
         return text
     return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if values.get(m.group(1)) not in (None, "")
                             else f"[{m.group(1)}]", text)
+
+
+def _logged_sender(case: Case) -> str | None:
+    """A connection case has no message: the envelope sender its lines name (MAIL FROM refused...)."""
+    for f in case.facts:
+        v = f.fields.get("sender") if f.event is not None else None
+        if isinstance(v, str) and "@" in v:
+            return v
+    return None
 
 
 _ANGLE = re.compile(r"<([^<>\n]{1,40})>")
