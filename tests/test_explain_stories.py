@@ -167,7 +167,7 @@ def test_tracking_export_alone_explains_a_message(run_cli, data_dir):
 def test_a_split_message_is_explained_by_the_mid_it_continues_as():
     from types import SimpleNamespace
 
-    from diagnose.engine.explainer import _stories
+    from diagnose.engine.explainer import stories_from_search
 
     parent = MessageStory("SN", 100, icid=5, links=[("split_to", 101)], events=[
         ev("mid_from", 10, "MID 100 ICID 5 From: <a@partner.example>", mid=100, sender="a@partner.example"),
@@ -181,7 +181,7 @@ def test_a_split_message_is_explained_by_the_mid_it_continues_as():
         ev("message_aborted", 14, "Message aborted MID 101 Dropped by CASE", mid=101, reason="Dropped by CASE"),
     ])
     result = SimpleNamespace(messages=[parent], connections=[], related=[child])
-    pairs, alone = _stories(result)
+    pairs, alone = stories_from_search(result)
     assert [m.mid for m, _ in pairs] == [100, 101] and alone == []
     answer = explain_stories(Query(sender="a@partner.example"), pairs)
     (f,) = answer.findings  # the parent's own "unknown" is not an answer: MID 101 tells its fate
