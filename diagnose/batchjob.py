@@ -440,10 +440,15 @@ def overview(logs: Sequence[str], *, since: str | None = None, until: str | None
         import functools
         explain_stories = functools.partial(explain_stories, config=config)
     bar = Bar(len(messages) + len(connections) or None, "stories", show=show_progress)
+    from diagnose.engine.chain import with_follow_ons  # a message reinjected/split: one answer (ENGINE)
+    stories = {(m.appliance, m.mid): (m, c) for m, c in messages}
+    groups = [with_follow_ons(pair, stories) for pair in messages]
+    followers = {(m.appliance, m.mid) for g in groups for m, _ in g[1:]}  # told by the MID they continue
     try:
-        for i, (story, conn) in enumerate(messages):
-            yield from _overview_rows(explain_stories(query, [(story, conn)], []), logs, f"MID {story.mid}", i,
-                                      tracking)
+        for i, group in enumerate(groups):
+            story = group[0][0]
+            if (story.appliance, story.mid) not in followers:
+                yield from _overview_rows(explain_stories(query, group, []), logs, f"MID {story.mid}", i, tracking)
             bar.update()
         for j, conn in enumerate(connections):
             yield from _overview_rows(explain_stories(query, [], [conn]), logs, f"ICID {conn.icid}", j, tracking)

@@ -121,3 +121,19 @@ def test_a_final_disposition_is_not_followed(tmp_path):
     a = explain_stories(Query(recipient="a@example.com"), [(parent, None), (child, None)])
     delivered = next(f for f in a.findings if f.mid == 5)
     assert delivered.outcome == "delivered" and "chain" not in delivered.extra
+
+
+def test_batch_overview_tells_a_chain_once():
+    """The period overview (batch --logs, no INPUT) explains a message with its follow-on MIDs: Erin's
+    released-then-delivered message is delivered, so it is not among the undelivered rows."""
+    from diagnose.batchjob import overview
+    from diagnose.engine.chain import with_follow_ons
+
+    result = api.find_stories([str(SAMPLE)], recipient="erin@example.com")
+    pairs, _ = stories_from_search(result)
+    stories = {(m.appliance, m.mid): (m, c) for m, c in pairs}
+    parent = next(p for p in pairs if p[0].mid == 117416)
+    assert [m.mid for m, _ in with_follow_ons(parent, stories)] == [117416, 117443]
+    rows = [r for kind, r in overview([str(SAMPLE)], show_progress=False) if kind == "row"]
+    assert rows and not any(r["mid"] in (117416, 117443) for r in rows)
+    assert any(r["mid"] == 117477 and r["outcome"] == "deferred" for r in rows)  # still told: not delivered

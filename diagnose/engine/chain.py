@@ -72,6 +72,25 @@ def _handover_event(msg: MessageStory, relation: str, other: int) -> Any:
     return next((e for e in msg.events if e.kind == kind and e.get("new_mid") == other), None)
 
 
+def with_follow_ons(pair: tuple[MessageStory, Any], stories: dict[tuple[str, int], tuple[MessageStory, Any]],
+                    ) -> list[tuple[MessageStory, Any]]:
+    """A (story, connection) and, transitively, the follow-on MIDs among `stories` ((appliance, MID) ->
+    pair) that it hands the message over to: explain them together so that the chain forms (batch
+    explains one story at a time)."""
+    out = [pair]
+    seen = {(pair[0].appliance, pair[0].mid)}
+    k = 0
+    while k < len(out):
+        story = out[k][0]
+        k += 1
+        for relation, other in story.links:
+            key = (story.appliance, other)
+            if relation in HANDOVERS and key in stories and key not in seen:
+                seen.add(key)
+                out.append(stories[key])
+    return out
+
+
 def _concerns(h: Handover, recipient: str | None) -> bool:
     """Does the hand-over take this recipient? A split names the recipients it moves."""
     if h.relation != "split_to" or not recipient or h.event is None:
