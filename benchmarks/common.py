@@ -2,7 +2,10 @@
 
 The 1000-line sample is repeated with every ICID, MID, DCID and RCID shifted by a per-copy
 offset (ids stay unique, as on one appliance over days) and time moved forward ten seconds per
-copy. One copy in the middle carries a unique sender, NEEDLE, so that a search for it has one
+copy. The sample is a 10-second cut, so most of its messages and some connections end outside
+it: each copy gets a `Message finished MID n done` after the last line of every MID without a
+final line, and an `ICID n close` after the last line of every ICID without one, so that the
+stories finish as on a real appliance instead of piling up open. One copy in the middle carries a unique sender, NEEDLE, so that a search for it has one
 answer: what `explain --sender` and `grep -c -F` are timed on.
 
     python benchmarks/common.py [LINES] [OUT]     builds the file (cached by size) and prints its path
@@ -53,12 +56,44 @@ def _templates() -> tuple[list[tuple[str, str, list]], dict[str, int]]:
             return f"{kind}{mm.group(2)}{{{len(ids) - 1}}}"
 
         out.append((m.group(0), _ID.sub(sub, body), ids))
-    return out, {k: v[1] - v[0] + 1 for k, v in spans.items()}
+    return _finish(out), {k: v[1] - v[0] + 1 for k, v in spans.items()}
+
+
+def _finish(tpls: list[tuple[str, str, list]]) -> list[tuple[str, str, list]]:
+    """Add the final line of every MID / ICID the sample leaves open, after its last line."""
+    from diagnose.collectors import catalogue
+    from diagnose.collectors.correlate import _MSG_END
+
+    ended: set[tuple[str, int]] = set()
+    last: dict[tuple[str, int], int] = {}
+    for i, (_ts, fmt, ids) in enumerate(tpls):
+        for kind, value in ids:
+            if kind in ("MID", "ICID"):
+                last[(kind, value)] = i
+        r = catalogue.parse(fmt.format(*[v for _k, v in ids]).replace("{{", "{").replace("}}", "}").split(": ", 1)[-1])
+        if r is None:
+            continue
+        kind, _name, f = r
+        if kind in _MSG_END or kind == "filter_action" and "Message aborted" in fmt:
+            ended.add(("MID", f["mid"]))
+        elif kind in ("icid_close", "icid_killed", "icid_timeout", "icid_lost_dns"):
+            ended.add(("ICID", f["icid"]))
+    after: dict[int, list[tuple[str, str, list]]] = {}
+    for (kind, value), i in last.items():
+        if (kind, value) in ended:
+            continue
+        text = " Info: Message finished MID {0} done" if kind == "MID" else " Info: ICID {0} close"
+        after.setdefault(i, []).append((tpls[i][0], text, [(kind, value)]))
+    out = []
+    for i, t in enumerate(tpls):
+        out.append(t)
+        out.extend(after.get(i, ()))
+    return out
 
 
 def build(lines: int = 5_000_000, path: Path | None = None) -> Path:
     """Write (or reuse) a log of at least `lines` lines; returns its path."""
-    path = path or CACHE / f"mail_logs_{lines}_v2.txt"
+    path = path or CACHE / f"mail_logs_{lines}_v3.txt"
     if path.exists() and path.stat().st_size > 0:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -293,22 +293,31 @@ class StoryCounter:
     """The counting twin of Correlator: how many connections and messages, how many partial, bounded memory."""
 
     def __init__(self, recent: int = 4096) -> None:  # as Correlator's grace: late lines join the same way
-        self.open_c: dict[tuple[str, int], bool] = {}  # key -> started (first line seen)
-        self.open_m: dict[tuple[str, int], int] = {}  # key -> 0 not started, 1 started, 2 born by a link, no line yet
+        # open stories per appliance (the counting loop looks ids up without building a key tuple)
+        self.open_c: dict[str, dict[int, bool]] = {}  # app -> icid -> started (first line seen)
+        self.open_m: dict[str, dict[int, int]] = {}  # app -> mid -> 0 not started, 1 started, 2 born by a link
         self.recent: OrderedDict[tuple[str, str, int], None] = OrderedDict()
         self.recent_size = recent
         self.connections = self.messages = 0
         self.partial_connections = self.partial_messages = 0
         self.rejected_connections = 0
+        self.open_connections_at_end = self.open_messages_at_end = 0
 
-    def _close(self, tag: str, key: tuple[str, int], started: bool) -> None:
+    def tables(self, app: str) -> tuple[dict[int, int], dict[int, bool]]:
+        """(open messages, open connections) of one appliance, created on first use."""
+        om = self.open_m.get(app)
+        if om is None:
+            om = self.open_m[app] = {}
+            self.open_c[app] = {}
+        return om, self.open_c[app]
+
+    def _close(self, tag: str, app: str, ident: int, started: bool) -> None:
         if not started:
             if tag == "c":
                 self.partial_connections += 1
             else:
                 self.partial_messages += 1
-        rk = (tag, key[0], key[1])
-        self.recent[rk] = None
+        self.recent[(tag, app, ident)] = None
         if len(self.recent) > self.recent_size:
             self.recent.popitem(last=False)
 
@@ -319,8 +328,8 @@ class StoryCounter:
                 if action in REJECT_ACTIONS:
                     self.rejected_connections += 1
             return
-        key = (app, icid)
-        started = self.open_c.get(key)
+        oc = self.tables(app)[1]
+        started = oc.get(icid)
         if started is not None and kind == "icid_new":  # the id was reused: the open one ends here, unfinished
             self.partial_connections += 1
             started = None
@@ -328,37 +337,39 @@ class StoryCounter:
             if ("c", app, icid) in self.recent and kind != "icid_new":
                 return  # a late line of a finished connection
             started = kind in ("icid_new", "hat_delayed_reject")
-            self.open_c[key] = started
+            oc[icid] = started
             self.connections += 1
         if kind == "hat_decision" and action in REJECT_ACTIONS or kind == "hat_delayed_reject":
             self.rejected_connections += 1
         if kind in ("icid_close", "icid_killed", "icid_timeout", "icid_lost_dns"):
-            del self.open_c[key]
-            self._close("c", key, started)
+            del oc[icid]
+            self._close("c", app, icid, started)
 
     def msg(self, app: str, mid: int, kind: str, born: bool = False) -> None:
-        key = (app, mid)
-        started = self.open_m.get(key)
+        om = self.tables(app)[0]
+        started = om.get(mid)
         if started == 2:
             if not born:
-                self.open_m[key] = started = 1
+                om[mid] = started = 1
         elif started is not None and kind == "mid_start":  # reused, or the logs overlap: the open one ends here
             self.partial_messages += 1
-            del self.open_m[key]
+            del om[mid]
             started = None
         if started is None:
             if ("m", app, mid) in self.recent and kind != "mid_start":
                 return
             started = 2 if born else int(kind in ("mid_start", "generated", "bounce_generated"))
-            self.open_m[key] = started
+            om[mid] = started
             self.messages += 1
         if kind in _MSG_END:
-            del self.open_m[key]
-            self._close("m", key, started)
+            del om[mid]
+            self._close("m", app, mid, started)
 
     def finish(self) -> None:
-        self.partial_connections += len(self.open_c)
-        self.partial_messages += len(self.open_m)
+        self.open_connections_at_end = sum(map(len, self.open_c.values()))
+        self.open_messages_at_end = sum(map(len, self.open_m.values()))
+        self.partial_connections += self.open_connections_at_end
+        self.partial_messages += self.open_messages_at_end
         self.open_c.clear()
         self.open_m.clear()
 
@@ -415,6 +426,9 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
 
     families, prefixed = catalogue._FAMILIES, catalogue._PREFIX
     subs, sub_first = catalogue._SUB, catalogue._SUB_FIRST
+    sub_words: dict[str, dict[str, object]] = {}  # first word -> word after the id -> sub-family regex
+    for (w0, w1), rx in subs.items():
+        sub_words.setdefault(w0, {})[w1] = rx
     shape = catalogue.shape
     patterns = catalogue.PATTERNS
     # per shape: (mid group, icid group, new_mid group, action group) in its family regex, and
@@ -432,7 +446,7 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
     unknown: dict[str, list] = {}
     counter = StoryCounter()
     conn, msg = counter.conn, counter.msg
-    open_m, open_c = counter.open_m, counter.open_c
+    tables = counter.tables
     appliances: set[str] = set()
     n = 0
     lo = hi = prev_ts = None
@@ -441,48 +455,63 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
     for ctx, display, first_no, block in reader.blocks():
         app = ctx.appliance
         appliances.add(app)
+        open_m, open_c = tables(app)  # the file's appliance; a `Version:` line or a syslog host changes it
         parse = ctx.parse
         for idx, raw in enumerate(block):
-            # -- fastest path: `Www Mmm dD HH:MM:SS YYYY Info: MID|ICID|DCID n word ...` matched in place
-            if raw.startswith(" Info: ", 24) and raw[:3] in WEEKDAYS:
-                sp = raw.find(" ", 31)
+            # -- fast path: `Www Mmm dD HH:MM:SS YYYY Info: word ...` classified in place (no text copy):
+            # `MID|ICID|DCID n word` by its sub-family, any other first word by its family regex
+            # from column 31; what neither recognises goes on to the general path below
+            if raw.startswith(" Info: ", 24) and raw[:3] in WEEKDAYS and (sp := raw.find(" ", 31)) > 31:
                 t0 = raw[31:sp]
-                if t0 in sub_first:
+                m = None
+                shared = None
+                words = sub_words.get(t0)
+                if words is not None:
                     sp2 = raw.find(" ", sp + 1)
-                    shared = raw[sp + 1:sp2]
-                    if sp2 > 0 and shared.isdecimal():
+                    if sp2 > 0 and (shared := raw[sp + 1:sp2]).isdecimal():
                         sp3 = raw.find(" ", sp2 + 1)
-                        sub = subs.get((t0, raw[sp2 + 1:sp3] if sp3 > 0 else raw[sp2 + 1:]))
-                        m = sub.match(raw, sp2 + 1) if sub is not None else None
-                        if m is not None:
-                            if not raw.startswith(fast_key):  # a new second: parse the timestamp
-                                fast_key = raw[:24]
-                                prev_key = None
-                                ts = _full_ts(fast_key)
-                                if ts is not None and ts is not prev_ts:
-                                    prev_ts = ts
-                                    if lo is None:
-                                        lo = hi = ts
-                                    elif ts < lo:
-                                        lo = ts
-                                    elif ts > hi:
-                                        hi = ts
-                            pi, mg, ig, ng, ag, special, kind, p = roles[m.lastgroup]  # type: ignore[index]
-                            counts[pi] += 1
-                            if mg is not None:
-                                mid = int(shared if mg == "_shared" else m.group(mg))
-                                if (special or open_m.get((app, mid)) != 1) and mid > 0:
-                                    msg(app, mid, kind)
-                                if ng is not None:
-                                    msg(app, int(m.group(ng)), "linked", True)
-                                if ig is not None:
-                                    icid = int(m.group(ig))
-                                    if icid > 0 and open_c.get((app, icid)) is None:
-                                        conn(app, icid, kind)
-                            elif ig is not None:
-                                conn(app, int(shared if ig == "_shared" else m.group(ig)), kind,
-                                     m.group(ag) if ag else p.const.get("action"))
+                        sub = words.get(raw[sp2 + 1:sp3] if sp3 > 0 else raw[sp2 + 1:])
+                        if sub is not None:
+                            m = sub.match(raw, sp2 + 1)
+                    if m is None:
+                        shared = None
+                if m is None and t0 != "Version:":  # the header line names the appliance: general path
+                    rx = families.get(t0)
+                    if rx is not None:
+                        m = rx.match(raw, 31)
+                if m is not None:
+                    if not raw.startswith(fast_key):  # a new second: parse the timestamp
+                        fast_key = raw[:24]
+                        prev_key = None
+                        ts = _full_ts(fast_key)
+                        if ts is not None and ts is not prev_ts:
+                            prev_ts = ts
+                            if lo is None:
+                                lo = hi = ts
+                            elif ts < lo:
+                                lo = ts
+                            elif ts > hi:
+                                hi = ts
+                    pi, mg, ig, ng, ag, special, kind, p = roles[m.lastgroup]  # type: ignore[index]
+                    counts[pi] += 1
+                    if mg is not None:
+                        v = shared if shared is not None and mg == "_shared" else m.group(mg)
+                        if v is None:
                             continue
+                        mid = int(v)
+                        if (special or open_m.get(mid) != 1) and mid > 0:
+                            msg(app, mid, kind)
+                        if ng is not None:
+                            msg(app, int(m.group(ng)), "linked", True)
+                        if ig is not None:  # a message line naming its connection (as Correlator does)
+                            icid = int(m.group(ig))
+                            if icid > 0 and open_c.get(icid) is None:
+                                conn(app, icid, kind)
+                    elif ig is not None:
+                        v = shared if shared is not None and ig == "_shared" else m.group(ig)
+                        if v is not None:
+                            conn(app, int(v), kind, m.group(ag) if ag else p.const.get("action"))
+                    continue
             # -- envelope: the file format inline, anything else through the general parser
             if raw.startswith(" Info: ", 24) and raw[:3] in WEEKDAYS:
                 i = 29  # the common case, without searching for the level
@@ -504,6 +533,7 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
                     ctx.parse(raw)
                     app = ctx.appliance
                     appliances.add(app)
+                    open_m, open_c = tables(app)
                 line_app = app
             else:
                 ts, line_app, _level, text = parse(raw)
@@ -570,13 +600,13 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
                 if v is None:
                     continue
                 mid = int(v)
-                if (special or open_m.get((line_app, mid)) != 1) and mid > 0:
+                if (special or tables(line_app)[0].get(mid) != 1) and mid > 0:
                     msg(line_app, mid, kind)
                 if ng is not None:
                     msg(line_app, int(m.group(ng)), "linked", True)
                 if ig is not None:  # a message line naming its connection (as Correlator does)
                     icid = int(m.group(ig))
-                    if icid > 0 and open_c.get((line_app, icid)) is None:
+                    if icid > 0 and tables(line_app)[1].get(icid) is None:
                         conn(line_app, icid, kind)
             elif ig is not None:
                 v = shared if shared is not None and ig == "_shared" else m.group(ig)
