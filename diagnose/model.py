@@ -98,7 +98,8 @@ class MessageStory:
     @property
     def recipients(self) -> dict[int, str]:
         """Accepted recipients by RID."""
-        return {e.get("rid"): e.get("recipient") for e in self.all("mid_to") if e.get("rid") is not None}
+        return {e.get("rid"): e.get("recipient") for e in self.all("mid_to")
+                if isinstance(e.get("rid"), int) and not isinstance(e.get("rid"), bool)}  # ids are ints
 
     @property
     def start(self) -> datetime | None:

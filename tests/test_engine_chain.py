@@ -137,3 +137,12 @@ def test_batch_overview_tells_a_chain_once():
     rows = [r for kind, r in overview([str(SAMPLE)], show_progress=False) if kind == "row"]
     assert rows and not any(r["mid"] in (117416, 117443) for r in rows)
     assert any(r["mid"] == 117477 and r["outcome"] == "deferred" for r in rows)  # still told: not delivered
+
+
+def test_asking_for_the_follow_on_mid_tells_the_whole_history():
+    (f,) = api.explain([str(SAMPLE)], mid=117443, offline=True).findings
+    assert f.outcome == "delivered" and f.extra["chain"] == [117416, 117443]
+    assert "ISQ: Quarantined MID 117416" in [e.text for e in f.evidence]
+    (g,) = api.explain([str(SCENARIOS / "slbl_split_delivered.log")], mid=24611528, offline=True).findings
+    assert g.recipient == "user37@mycompany.example" and g.extra["chain"] == [24611507, 24611528]
+    # the original's other recipient (user36, not split off) is not an answer to a question about MID 24611528

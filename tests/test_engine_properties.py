@@ -43,3 +43,18 @@ def test_any_events_give_a_valid_evidenced_finding(msg_events, conn_events):
         assert [p["stage"] for p in f.path] == [s for s in STAGES if s != "unknown"]
         assert all(p["status"] in ("passed", "stopped", "not_reached", "unknown") for p in f.path)
         assert "\x00" not in f.summary
+
+
+def test_values_that_are_not_json_numbers_never_reach_the_rule_engine():
+    """inf/nan floats and integers beyond 64 bits made durable-rules refuse the case (error 204) or
+    crash the process (segmentation fault): they are kept as text."""
+    t = datetime(2024, 10, 7, 13, 0, 1)
+    msg = MessageStory("SN", 7, icid=9, events=[
+        Event("filter_action", t, "SN", "mail_logs:1", "x", {"response": float("-inf"), "code": float("nan"),
+                                                           "dsn": 2**80, "rid": -2**70}),
+    ])
+    conn = ConnectionStory("SN", 9, mids=[7], events=[
+        Event("invalid_sender", t, "SN", "mail_logs:2", "y", {"response": "Infinity", "sbrs_score": float("inf")}),
+    ])
+    answer = explain_stories(Query(mid=7), messages=[(msg, conn)])
+    assert answer.findings and answer.findings[0].evidence

@@ -140,6 +140,7 @@ def explain_stories(
     context: Iterable[Any] = (),
     extra: Iterable[tuple[Record, Finding]] = (),
     in_logs: Iterable[tuple[str, int]] | None = None,
+    earlier: Iterable[tuple[MessageStory, ConnectionStory | None]] = (),
 ) -> Answer:
     """Explain every matching message-recipient and connection.
 
@@ -159,12 +160,16 @@ def explain_stories(
     extra:       (Record, Finding) from other inputs (the --ndr bounce text), ranked and drawn with the rest
     in_logs:     every (appliance, MID) the search found in the logs: a follow-on MID outside it is "not in
                  these logs" (add the next file); None when the caller does not know (batch, tests)
+    earlier:     MIDs the matched ones continue (the original of a reinjected MID asked by --mid): they
+                 only tell the history of a chain that reaches a matched MID, never an answer alone
     """
     engine = engine or default_engine()
     searched = list(searched or [])
     extra = list(extra)
     cases: list[Case] = []
     messages = list(messages)
+    asked = {(s.appliance, s.mid) for s, _ in messages}
+    messages += [(s, c) for s, c in earlier if (s.appliance, s.mid) not in asked]
     by_mid = {(s.appliance, s.mid): s for s, _ in messages}
     for story, conn in messages:
         parent = next((by_mid.get((story.appliance, other)) for how, other in story.links
@@ -187,6 +192,8 @@ def explain_stories(
         record, finding = engine.run_case(case, config, probes)
         steps.append(Step(case, record, finding, sentence=stop_sentence(record, engine.compiled.rules)))
     chains = link_chains(steps, set(by_mid), set(in_logs) if in_logs is not None else None)
+    chains = [c for c in chains if c.steps[0].case.message is None
+              or any((m.appliance, m.mid) in asked for m in (s.case.message for s in c.steps) if m is not None)]
     # a MID with no known fate that continues as a MID of the answer is told by that MID's chain
     chains = [c for c in chains if not (len(c.steps) == 1 and not c.handovers and c.finding.outcome == "unknown"
                                         and _continued(c.steps[0].case, by_mid))]
@@ -332,6 +339,29 @@ def stories_from_search(result: Any) -> tuple[list[tuple[MessageStory, Connectio
     return pairs, alone
 
 
+def earlier_mids(result: Any, pairs: list[tuple[MessageStory, ConnectionStory | None]],
+                 ) -> list[tuple[MessageStory, ConnectionStory | None]]:
+    """The MIDs the matched ones continue (reinjected from, rewritten from, split from), transitively,
+    from the search's related stories: the history of a follow-on MID asked for by itself."""
+    related = {(m.appliance, m.mid): m for m in (getattr(result, "related", None) or [])
+               if isinstance(m, MessageStory)}
+    conns = {(c.appliance, c.icid): c for c in (getattr(result, "connections", None) or [])
+             if isinstance(c, ConnectionStory)}
+    have = {(s.appliance, s.mid) for s, _ in pairs}
+    out: list[tuple[MessageStory, ConnectionStory | None]] = []
+    todo = [s for s, _ in pairs]
+    while todo:
+        story = todo.pop()
+        for how, other in story.links:
+            key = (story.appliance, other)
+            if how in ("split_from", "rewritten_from", "reinjected_from") and key in related and key not in have:
+                have.add(key)
+                parent = related[key]
+                out.append((parent, conns.get((parent.appliance, parent.icid)) if parent.icid else None))
+                todo.append(parent)
+    return out
+
+
 _stories = stories_from_search  # the former private name (kept for callers not yet switched)
 
 
@@ -475,6 +505,7 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
     searched: list[str] = []
     context: list[Any] = []
     in_logs: set[tuple[str, int]] = set()
+    earlier: list[tuple[MessageStory, ConnectionStory | None]] = []
     if logs:
         result = _find(logs, query, year)
         if getattr(result, "bytes_read", None) == 0 and not getattr(result, "errors", None):
@@ -484,6 +515,7 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
         in_logs = {(m.appliance, m.mid) for m in list(getattr(result, "messages", None) or [])
                    + list(getattr(result, "related", None) or []) if isinstance(m, MessageStory)}
         in_logs |= {(m.appliance, m.mid) for m, _ in messages}
+        earlier = earlier_mids(result, messages)
         searched = _searched(result, logs, query)
         context = list(getattr(result, "context", None) or [])
     notes: list[str] = []
@@ -522,7 +554,7 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
         extra = [ndr_case(query, ndr, engine)] if ndr is not None else []
         answer = explain_stories(query, messages, connections, candidates=candidates, searched=searched,
                                  hints=hints, engine=engine, config=esa_config, probes=hook, context=context,
-                                 extra=extra, in_logs=in_logs if logs else None)
+                                 extra=extra, in_logs=in_logs if logs else None, earlier=earlier)
         answer.warnings += notes
         if tracking is not None:  # no rule found an end, but the tracking last state names one (weaker)
             from diagnose.collectors.tracking import apply_last_states

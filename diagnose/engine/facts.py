@@ -8,6 +8,7 @@ candidate sender IPs (`candidate`), and later probe/config facts.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -112,8 +113,12 @@ def clean_value(v: Any) -> Any:
     """A value the rule engine can hold: scalars only, bounded text, no NULs."""
     if v is None:
         return None
-    if isinstance(v, bool | int | float):
+    if isinstance(v, bool):
         return v
+    if isinstance(v, int):  # the rule engine reads JSON into signed 64-bit integers
+        return v if -2**63 <= v < 2**63 else str(v)
+    if isinstance(v, float):  # inf/nan are not JSON: the rule engine refuses them (or crashes)
+        return v if math.isfinite(v) else str(v)
     if isinstance(v, datetime):
         return v.isoformat()
     if isinstance(v, list | tuple):
