@@ -198,3 +198,33 @@ def test_counting_fast_paths_recognise_exactly_what_classify_does(data_dir, tmp_
         got = Counter(st.shapes)
         got[None] = st.unknown
         assert +got == +want
+
+
+def test_counting_path_time_span_unknown_source_and_open_stories(tmp_path):
+    """The in-place fast path keeps first/last time, the line number of an unknown shape's first
+    example, the appliance of a mid-file Version header, and says which stories are still open."""
+    p = tmp_path / "mail_logs.current"
+    p.write_text("\n".join([
+        "Mon Oct  7 13:00:00 2024 Info: Version: 15.0.0-104 SN: SN-A",
+        "Mon Oct  7 13:00:05 2024 Info: Start MID 1 ICID 0",
+        "Mon Oct  7 13:00:05 2024 Info: MID 1 queued for delivery",
+        "Mon Oct  7 13:00:05 2024 Info: something the catalogue does not know 12",
+        "Mon Oct  7 13:00:04 2024 Info: something the catalogue does not know 13",
+        "Mon Oct  7 13:00:06 2024 Info: Message finished MID 1 done",
+        "Mon Oct  7 12:59:59 2024 Warning: MID 2 queued for delivery",
+        "Mon Oct  7 13:00:09 2024 Info: Version: 15.0.0-104 SN: SN-B",
+        "Mon Oct  7 13:00:09 2024 Info: Start MID 1 ICID 0",
+        "Mon Oct  7 13:00:10 2024 Info: New SMTP ICID 7 interface Main (10.0.0.1) address 192.0.2.1 "
+        "reverse dns host unknown verified no",
+    ]) + "\n")
+    st = count_stories(LogReader([p]))
+    assert st.lines == 10 and st.unknown == 2
+    assert st.first == datetime(2024, 10, 7, 12, 59, 59) and st.last == datetime(2024, 10, 7, 13, 0, 10)
+    assert st.unknown_shapes[0]["count"] == 2 and st.unknown_shapes[0]["source"] == f"{p}:4"
+    assert st.appliances == ["SN-A", "SN-B"]
+    # MID 1 of SN-A finished; MID 2 (SN-A) and MID 1 of SN-B are open, as is ICID 7
+    assert (st.messages, st.open_messages, st.partial_messages) == (3, 2, 2)
+    assert (st.connections, st.open_connections) == (1, 1)
+    conns, msgs = _stories(str(p))
+    assert len(msgs) == st.messages and sum(m.partial_end for m in msgs) == st.open_messages
+    assert len(conns) == st.connections and sum(c.partial_end for c in conns) == st.open_connections

@@ -389,6 +389,8 @@ class LogStats:
     partial_connections: int = 0
     messages: int = 0
     partial_messages: int = 0
+    open_connections: int = 0  # of the partial ones: still open at the end of the logs (no final line)
+    open_messages: int = 0
     appliances: list[str] = field(default_factory=list)
     first: datetime | None = None
     last: datetime | None = None
@@ -451,17 +453,32 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
     n = 0
     lo = hi = prev_ts = None
     prev_key = None
-    fast_key = "\x00"  # the timestamp text of the last line taken by the fastest path
+    # The fast path compares each line's first 31 characters (`Www Mmm dD HH:MM:SS YYYY Info: `) with
+    # the last ones it checked: one test covers the envelope, the weekday and "same second as before".
+    fast_key = "\x00"
+    span: list = [None, None]  # first and last timestamp of the lines the fast path took
+
+    def new_second(key: str) -> bool:
+        t = _full_ts(key)
+        if t is not None:
+            if span[0] is None:
+                span[0] = span[1] = t
+            elif t < span[0]:
+                span[0] = t
+            elif t > span[1]:
+                span[1] = t
+        return True
     for ctx, display, first_no, block in reader.blocks():
         app = ctx.appliance
         appliances.add(app)
         open_m, open_c = tables(app)  # the file's appliance; a `Version:` line or a syslog host changes it
         parse = ctx.parse
-        for idx, raw in enumerate(block):
+        for raw in block:
             # -- fast path: `Www Mmm dD HH:MM:SS YYYY Info: word ...` classified in place (no text copy):
             # `MID|ICID|DCID n word` by its sub-family, any other first word by its family regex
             # from column 31; what neither recognises goes on to the general path below
-            if raw.startswith(" Info: ", 24) and raw[:3] in WEEKDAYS and (sp := raw.find(" ", 31)) > 31:
+            if (raw.startswith(fast_key) or raw.startswith(" Info: ", 24) and raw[:3] in WEEKDAYS
+                    and (fast_key := raw[:31]) and new_second(raw[:24])) and (sp := raw.find(" ", 31)) > 31:
                 t0 = raw[31:sp]
                 m = None
                 shared = None
@@ -480,18 +497,6 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
                     if rx is not None:
                         m = rx.match(raw, 31)
                 if m is not None:
-                    if not raw.startswith(fast_key):  # a new second: parse the timestamp
-                        fast_key = raw[:24]
-                        prev_key = None
-                        ts = _full_ts(fast_key)
-                        if ts is not None and ts is not prev_ts:
-                            prev_ts = ts
-                            if lo is None:
-                                lo = hi = ts
-                            elif ts < lo:
-                                lo = ts
-                            elif ts > hi:
-                                hi = ts
                     pi, mg, ig, ng, ag, special, kind, p = roles[m.lastgroup]  # type: ignore[index]
                     counts[pi] += 1
                     if mg is not None:
@@ -524,7 +529,6 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
                 key = raw[:24]
                 if key != prev_key:
                     prev_key = key
-                    fast_key = "\x00"
                     ts = _full_ts(key)
                 text = raw[i + 2:]
                 if text[:1] == " ":
@@ -540,7 +544,6 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
                 if line_app != app:
                     appliances.add(line_app)
                 prev_key = None
-                fast_key = "\x00"
             if ts is not prev_ts and ts is not None:
                 prev_ts = ts
                 if lo is None:
@@ -581,7 +584,8 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
                             s = "(other shapes)"
                             u = unknown.get(s)
                         if u is None:
-                            u = unknown[s] = [0, text[:300], f"{display}:{first_no + idx}"]
+                            # the first line of a new shape is the first of its text in the block
+                            u = unknown[s] = [0, text[:300], f"{display}:{first_no + block.index(raw)}"]
                     u[0] += 1
                     continue
                 if p.kind == "cef_event":  # CEF ids come from key=value pairs, not regex groups
@@ -634,5 +638,8 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
     st.partial_connections = counter.partial_connections
     st.messages, st.partial_messages = counter.messages, counter.partial_messages
     st.appliances = sorted(a for a in appliances if a)
-    st.first, st.last = lo, hi
+    firsts = [t for t in (lo, span[0]) if t is not None]
+    lasts = [t for t in (hi, span[1]) if t is not None]
+    st.first, st.last = min(firsts, default=None), max(lasts, default=None)
+    st.open_connections, st.open_messages = counter.open_connections_at_end, counter.open_messages_at_end
     return st
