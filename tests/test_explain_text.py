@@ -80,3 +80,12 @@ def test_fill_commands_sides_and_unsafe_values():
     assert fill_commands('grep -e "<ip>" ; <sender> <recipient>', hostile, "none") == \
         'grep -e "<ip>" ; <sender> <recipient>'
     assert fill_commands("", values, "none") == ""
+
+
+def test_a_long_value_is_marked_as_cut_and_its_quote_still_closes():
+    from diagnose.engine.facts import Fact
+    from diagnose.engine.justify import render
+
+    reply = "550 5.7.1 " + "x" * 700
+    out = render('The next hop answered "{r.response}".', {"r": Fact(1, "response", {"response": reply})})
+    assert out.endswith('…".') and len(out) < 560

@@ -110,8 +110,10 @@ def render(template: str, bound: dict[str, Fact]) -> str:
 
 
 def _oneline(s: str) -> str:
-    """Log text is untrusted: no control characters or line breaks in rendered prose."""
-    return "".join(ch if ch.isprintable() else " " for ch in s)[:500]
+    """Log text is untrusted: no control characters or line breaks in rendered prose; a value cut
+    for length says so (the template's closing quote or parenthesis still follows it)."""
+    s = "".join(ch if ch.isprintable() else " " for ch in s)
+    return s if len(s) <= 500 else s[:499] + "…"
 
 
 def explain_text(rule: Rule, j: Justification, record: Record) -> str:
