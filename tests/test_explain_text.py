@@ -89,3 +89,9 @@ def test_a_long_value_is_marked_as_cut_and_its_quote_still_closes():
     reply = "550 5.7.1 " + "x" * 700
     out = render('The next hop answered "{r.response}".', {"r": Fact(1, "response", {"response": reply})})
     assert out.endswith('…".') and len(out) < 560
+
+
+def test_text_view_names_the_chain(run_cli):
+    r = run_cli("explain", "--logs", SAMPLE, "--recipient", "erin@example.com", "--offline")
+    assert r.returncode == 0, r.stderr
+    assert "chain 117416 -> 117443" in r.stdout and r.stdout.count("DELIVERED at delivery") == 1

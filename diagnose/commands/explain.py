@@ -119,6 +119,9 @@ def render_text(answer: Any) -> str:
         lines.append(f"{head}{f.outcome.upper()} at {f.stage} ({f.confidence}): {_clean(f.summary)}")
         ids = [("MID", f.mid), ("ICID", f.icid), ("from", f.sender), ("to", f.recipient), ("IP", f.sender_ip),
                ("time", f.time), ("appliance", f.appliance), ("cause", f.cause), ("reason", f.reason)]
+        chain = f.extra.get("chain") if isinstance(getattr(f, "extra", None), dict) else None
+        if isinstance(chain, list) and len(chain) > 1:  # the message went on under other MIDs
+            ids.insert(1, ("chain", " -> ".join(str(m) for m in chain)))
         lines.append("  " + "  ".join(f"{k} {_clean(v)}" for k, v in ids if v not in (None, "")))
         if f.path and any(p["status"] != "unknown" for p in f.path):
             steps = [f"{p['stage']}[{_MARK.get(p['status'], '?')}]" for p in f.path]
