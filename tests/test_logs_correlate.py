@@ -228,3 +228,63 @@ def test_counting_path_time_span_unknown_source_and_open_stories(tmp_path):
     conns, msgs = _stories(str(p))
     assert len(msgs) == st.messages and sum(m.partial_end for m in msgs) == st.open_messages
     assert len(conns) == st.connections and sum(c.partial_end for c in conns) == st.open_connections
+
+
+def test_open_stories_gone_quiet_leave_early_marked_partial_end(tmp_path):
+    """Bounded memory for streaming consumers: an open story without a line for `idle` of log time
+    is emitted by feed(), partial_end; a quarantined message is exempt; a later line starts a new story."""
+    from datetime import timedelta
+
+    from diagnose.collectors.correlate import Correlator
+
+    p = _log(tmp_path, """
+        10:00:00 2024 Info: Start MID 1 ICID 0
+        10:00:00 2024 Info: MID 1 ICID 0 From: <quiet@a.example>
+        10:00:01 2024 Info: Start MID 2 ICID 0
+        10:00:01 2024 Info: MID 2 quarantined to "Policy" (content filter)
+        10:00:02 2024 Info: New SMTP ICID 9 interface Main (10.0.0.1) address 192.0.2.9 reverse dns host unknown verified no
+        17:00:00 2024 Info: Start MID 3 ICID 0
+        17:00:01 2024 Info: Start MID 4 ICID 0
+        18:00:00 2024 Info: MID 1 queued for delivery
+    """)
+    c = Correlator(idle=timedelta(hours=6))
+    early = []
+    for ev in to_events(LogReader([p])):
+        c.feed(ev)
+        early += c.drain()
+        if ev.fields.get("mid") == 4:
+            # MID 1 and ICID 9 went quiet at 10:00: out at the first sweep past 16:00, before the end
+            assert {(type(s).__name__, getattr(s, "mid", None) or getattr(s, "icid", None)) for s in early} == {
+                ("MessageStory", 1), ("ConnectionStory", 9)}
+    rest = c.finish()
+    assert c.evicted == 2
+    quiet = next(s for s in early if isinstance(s, MessageStory))
+    assert quiet.partial_end and not quiet.partial_start and quiet.events[-1].get("sender") == "quiet@a.example"
+    held = _msg([s for s in rest if isinstance(s, MessageStory)], 2)
+    assert held.first("quarantined") is not None and len(held.events) == 2  # not evicted while quarantined
+    later = [s for s in rest if isinstance(s, MessageStory) and s.mid == 1]
+    assert len(later) == 1 and later[0].partial_start and [e.kind for e in later[0].events] == ["queued"]
+    # without bounds (the default) nothing leaves early: one story per id, as count_stories counts
+    conns, msgs = _stories(p)
+    assert sorted(m.mid for m in msgs) == [1, 2, 3, 4] and count_stories(LogReader([p])).messages == 4
+
+
+def test_open_stories_over_the_cap_leave_least_recently_seen_first(tmp_path):
+    from diagnose.collectors.correlate import Correlator
+
+    start = [f"10:{i // 60:02d}:{i % 60:02d} 2024 Info: Start MID {i} ICID 0" for i in range(1, 101)]
+    p = _log(tmp_path, "\n".join(start[:15] + ["10:00:15 2024 Info: MID 1 queued for delivery"] + start[15:]))
+    c = Correlator(max_open=20)
+    out = []
+    for ev in to_events(LogReader([p])):
+        c.feed(ev)
+        assert len(c.msgs) <= 21
+        out += c.drain()
+    assert c.evicted > 70
+    out += c.finish()
+    mids = [s.mid for s in out]
+    assert sorted(mids) == list(range(1, 101))  # every story comes out once, none lost
+    assert all(s.partial_end for s in out)
+    assert _msg(out, 1).events[-1].kind == "queued"
+    # MID 1 had a later line: it stayed while MIDs 2-14 (last seen before it) left
+    assert mids.index(1) > max(mids.index(i) for i in range(2, 15))

@@ -185,3 +185,21 @@ def test_window_and_ip_find_the_connection_with_its_messages(cribl):
     r = api.find_stories([cribl], ip="74.218.204.185", since="2014-11-19 09:16:00", until="2014-11-19 09:17:00")
     assert [c.icid for c in r.connections] == [60140296]
     assert all(m.icid == 60140296 for m in r.messages)
+
+
+def test_window_search_returns_a_story_evicted_as_quiet_partial(tmp_path):
+    """A search that reads everything bounds the open stories; one that went quiet and matches is
+    still returned, partial_end, and its later lines come back as a second, partial_start story."""
+    lines = ["Mon Oct  7 10:00:00 2024 Info: Start MID 1 ICID 0",
+             "Mon Oct  7 10:00:00 2024 Info: MID 1 ICID 0 From: <quiet@a.example>"]
+    lines += [f"Mon Oct  7 {h:02d}:00:00 2024 Info: Start MID {h} ICID 0" for h in range(11, 20)]
+    lines += ["Mon Oct  7 20:00:00 2024 Info: MID 1 ICID 0 RID 0 To: <late@b.example>"]
+    p = tmp_path / "mail_logs.current"
+    p.write_text("\n".join(lines) + "\n")
+    r = api.find_stories([str(p)], since="2024-10-07 09:59:00", until="2024-10-07 10:01:00")
+    ones = [m for m in r.messages + r.related if m.mid == 1]
+    assert any(m.partial_end and m.events[-1].get("sender") == "quiet@a.example" for m in ones)
+    r = api.find_stories([str(p)], since="2024-10-07 09:00:00", until="2024-10-07 21:00:00")
+    ones = sorted((m for m in r.messages if m.mid == 1), key=lambda m: m.events[0].ts)
+    assert len(ones) == 2 and ones[0].partial_end and ones[1].partial_start
+    assert ones[1].events[0].get("recipient") == "late@b.example"

@@ -5,7 +5,17 @@ when it is finished (`Message finished` / old-style `Message aborted`, `ICID n c
 short grace period (late lines such as the `close` after `lost`, or the `Message finished`
 after `Message aborted`, still join it); open stories are emitted at end of input marked
 `partial_end`. A story whose first line is missing (`Start MID`, `New SMTP ICID`) is marked
-`partial_start`; nothing is guessed. Memory is bounded by the open stories, not the log size.
+`partial_start`; nothing is guessed. Memory is bounded by the open stories, not the log size,
+and open stories are bounded too: real appliances leave some open for good (a connection cut
+without its close, a message still queued when the log rotated). An open story that has had no
+line for `idle` of log time (6 hours: longer than the longest retry interval of a delayed
+delivery) is emitted early, marked `partial_end`, like one open at end of input; a message held
+in a quarantine waits there for days without a line, so it is exempt from that age limit. Past
+`max_open` open stories of a kind, the least recently seen tenth goes out the same way. A later
+line of an evicted story starts a new one, marked `partial_start`. Nothing evicted is dropped:
+it goes out through `feed()` like a finished story, so a search still sees and returns it.
+These bounds are for streaming consumers (the search passes `idle=IDLE, max_open=MAX_OPEN`);
+`Correlator()` without them keeps every open story to the end, as `count_stories()` counts.
 
 - ICID 0 messages are generated on the box (bounces, bcc/notify copies, ISQ notifications);
   they get no ConnectionStory. `ICID 0 TCPREFUSE ...` (refused before an ICID was allocated)
@@ -23,7 +33,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from diagnose.model import ConnectionStory, Event, MessageStory
 
@@ -43,6 +53,9 @@ _DCID_ONLY = frozenset(("dcid_new", "dcid_tls", "dcid_tls_required_failed", "dci
 CONTEXT_KINDS = frozenset(("engine_error", "dns_error", "dns_temp_failure", "key_expiry", "deliveries_suspended",
                            "internal_smtp_error", "status_line", "alert"))
 REJECT_ACTIONS = frozenset(("REJECT", "TCPREFUSE"))
+IDLE = timedelta(hours=6)  # log time without a line after which an open story is emitted, partial_end
+MAX_OPEN = 100_000  # open message stories (and as many connections) kept at most
+_WAITING = frozenset(("quarantined", "isq_quarantined"))  # a message that may sit for days without a line
 
 
 @dataclass
@@ -54,7 +67,14 @@ class _Dcid:
 class Correlator:
     """Feed events in (roughly) time order; collect finished stories from `feed()` and `finish()`."""
 
-    def __init__(self, grace: int = 4096, max_dcids: int = 200_000, context: int = 2000) -> None:
+    def __init__(self, grace: int = 4096, max_dcids: int = 200_000, context: int = 2000,
+                 idle: timedelta | None = None, max_open: int | None = None) -> None:
+        # bounds for streaming consumers (search passes IDLE, MAX_OPEN); off by default, so that
+        # `stories()` and the counting path agree story for story
+        self.idle = idle
+        self.max_open = max_open if max_open is not None else 1 << 62
+        self._next_sweep: datetime | None = None
+        self.evicted = 0  # open stories emitted early (idle or over max_open), all marked partial_end
         self.conns: dict[tuple[str, int], ConnectionStory] = {}
         self.msgs: dict[tuple[str, int], MessageStory] = {}
         self.dcids: OrderedDict[tuple[str, int], _Dcid] = OrderedDict()
@@ -85,6 +105,37 @@ class Correlator:
                 self.conns[(app, icid)] = s
         return s
 
+    # -- bounded memory: open stories that have gone quiet leave early, partial_end
+    @staticmethod
+    def _last_seen(story: Story) -> datetime:
+        for ev in reversed(story.events):
+            if ev.ts is not None:
+                return ev.ts
+        return datetime.min
+
+    def _evict(self, tag: str, key: tuple[str, int]) -> None:
+        story = (self.msgs if tag == "m" else self.conns).pop(key)
+        self.evicted += 1
+        self._emit(story, ended=False)  # type: ignore[arg-type]
+
+    def _evict_oldest(self, tag: str) -> None:
+        """Over max_open: the least recently seen tenth goes out (amortised: one sort per tenth)."""
+        import heapq
+
+        table = self.msgs if tag == "m" else self.conns
+        last = self._last_seen
+        for key in heapq.nsmallest(max(1, len(table) // 10), table, key=lambda k: last(table[k])):
+            self._evict(tag, key)
+
+    def _sweep(self, now: datetime) -> None:
+        cutoff = now - self.idle  # type: ignore[operator]
+        last = self._last_seen
+        for tag, table in (("m", self.msgs), ("c", self.conns)):
+            old = [k for k, s in table.items() if last(s) < cutoff
+                   and not (tag == "m" and any(e.kind in _WAITING for e in s.events))]
+            for key in old:
+                self._evict(tag, key)
+
     def _retire(self, tag: str, app: str, ident: int, story: Story) -> None:
         """Finished: move to the grace queue (late lines may still join), emit the oldest beyond it."""
         (self.msgs if tag == "m" else self.conns).pop((app, ident), None)
@@ -103,6 +154,18 @@ class Correlator:
 
     # -- feeding
     def feed(self, ev: Event) -> None:
+        ts = ev.ts
+        if ts is not None and self.idle is not None:
+            if self._next_sweep is None:
+                self._next_sweep = ts + self.idle / 4
+            elif ts >= self._next_sweep:  # a quarter of the idle time has passed (log time): sweep
+                self._sweep(ts)
+                self._next_sweep = ts + self.idle / 4
+        # over the cap: checked here, before this line's story is looked up, so it is never the one evicted
+        if len(self.msgs) > self.max_open:
+            self._evict_oldest("m")
+        if len(self.conns) > self.max_open:
+            self._evict_oldest("c")
         f = ev.fields
         kind = ev.kind
         app = ev.appliance

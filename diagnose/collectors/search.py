@@ -29,7 +29,7 @@ from os import PathLike
 from typing import Any
 
 from diagnose.collectors import catalogue
-from diagnose.collectors.correlate import CONTEXT_KINDS, REJECT_ACTIONS, Correlator, to_events
+from diagnose.collectors.correlate import CONTEXT_KINDS, IDLE, MAX_OPEN, REJECT_ACTIONS, Correlator, to_events
 from diagnose.collectors.reader import FileContext, LogFile, LogReader
 from diagnose.model import ConnectionStory, Event, InputError, MessageStory
 
@@ -631,10 +631,11 @@ class _TooMany(Exception):
 def _correlate(q: Query, reader: LogReader, res: SearchResult,
                kept: list[tuple[tuple[int, int], int, Event]] | None,
                progress: Callable[[int, int], None] | None = None) -> None:
-    corr = Correlator()
-    if kept is None:
+    if kept is None:  # everything is read: open stories gone quiet leave early (partial_end), memory stays bounded
+        corr = Correlator(idle=IDLE, max_open=MAX_OPEN)
         _stream_all(q, reader, res, corr, progress)
-    else:
+    else:  # only the lines of the wanted ids: few, and kept whole
+        corr = Correlator()
         kept.sort(key=lambda k: (k[0], k[1]))
         events = [k[2] for k in kept]
         if len(reader.sets) > 1:  # several sets: merge by time, stable for lines of one file
@@ -669,15 +670,21 @@ def _stream_all(q: Query, reader: LogReader, res: SearchResult, corr: Correlator
         return windowed and any(e.ts is not None and (lo is None or e.ts >= lo) and (hi is None or e.ts <= hi)
                                 for e in s.events)
 
+    def keep(table: dict, key: tuple, s: MessageStory | ConnectionStory) -> None:
+        old = table.get(key)
+        if old is not None and old is not s:  # an earlier story of the same id (evicted, or the id reused): keep both
+            table[(*key, id(old))] = old
+        table[key] = s
+
     def take(stories: list) -> None:
         for s in stories:
             if isinstance(s, MessageStory):
                 key = (s.appliance, s.mid)
                 if story_matches(q, s, conn_of) or near(s):
-                    keep_m[key] = s
+                    keep(keep_m, key, s)
                     c = conn_of(s)
                     if c is not None:
-                        keep_c[(c.appliance, c.icid)] = c
+                        keep(keep_c, (c.appliance, c.icid), c)
                 else:
                     recent_m[key] = s
                     if len(recent_m) > RECENT_STORIES:
@@ -685,7 +692,7 @@ def _stream_all(q: Query, reader: LogReader, res: SearchResult, corr: Correlator
             else:
                 key = (s.appliance, s.icid)
                 if story_matches(q, s, conn_of) or near(s):
-                    keep_c[key] = s
+                    keep(keep_c, key, s)
                 else:
                     recent_c[key] = s
                     if len(recent_c) > RECENT_STORIES:
@@ -713,7 +720,7 @@ def _stream_all(q: Query, reader: LogReader, res: SearchResult, corr: Correlator
         for _how, other in m.links:
             o = recent_m.pop((m.appliance, other), None)
             if o is not None:
-                keep_m[(o.appliance, o.mid)] = o
+                keep(keep_m, (o.appliance, o.mid), o)
                 todo.append(o)
     res.messages = list(keep_m.values())
     res.connections = list(keep_c.values())
