@@ -84,8 +84,10 @@ def with_follow_ons(pair: tuple[MessageStory, Any], stories: dict[tuple[str, int
         story = out[k][0]
         k += 1
         for relation, other in story.links:
+            if relation not in HANDOVERS or not isinstance(other, int):
+                continue
             key = (story.appliance, other)
-            if relation in HANDOVERS and key in stories and key not in seen:
+            if key in stories and key not in seen:
                 seen.add(key)
                 out.append(stories[key])
     return out
