@@ -30,6 +30,7 @@ NEEDLE = "bench-needle@partner.example"
 NEEDLE_SOURCE = "207-TJZ-824.0.5556.0.0.2629.7.2401844@potomac1050.mktomail.com"
 CACHE = Path(os.environ.get("ESA_BENCH_DIR", "/tmp/esa-diagnose-bench"))
 
+BASE = datetime(2014, 11, 19, 9, 16, 38)  # the sample's first line; each copy is 10 s later
 _ID = re.compile(r"\b(ICID|MID|DCID|RCID)(:? )(\d+)")
 _TS = re.compile(r"^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}")
 
@@ -99,7 +100,7 @@ def build(lines: int = 5_000_000, path: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tpls, spans = _templates()
     copies = -(-lines // len(tpls))
-    base = datetime(2014, 11, 19, 9, 16, 38)
+    base = BASE
     header = SAMPLE.read_text().splitlines()[:3]
     tmp = path.with_suffix(".part")
     ts_cache: dict[tuple[int, str], str] = {}
@@ -124,6 +125,11 @@ def build(lines: int = 5_000_000, path: Path | None = None) -> Path:
                 ts_cache.clear()
     tmp.replace(path)
     return path
+
+
+def copy_lines() -> int:
+    """Lines per copy of the sample (with the added final lines)."""
+    return len(_templates()[0])
 
 
 def median_time(fn, runs: int = 5) -> tuple[float, list[float], object]:

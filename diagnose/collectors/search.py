@@ -87,6 +87,7 @@ class SearchResult:
     bytes_read: int = 0
     lines_parsed: int = 0
     passes: int = 0
+    evicted: int = 0  # open stories that went quiet and were emitted early, partial_end (full-read search)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -713,6 +714,7 @@ def _stream_all(q: Query, reader: LogReader, res: SearchResult, corr: Correlator
     res.lines_parsed = tally[0]
     res.bytes_read = total
     res.passes = 1
+    res.evicted = corr.evicted
     # stories kept back that the kept ones link to (split, bcc copy, bounce...)
     todo = list(keep_m.values())
     while todo:
