@@ -203,3 +203,28 @@ def test_window_search_returns_a_story_evicted_as_quiet_partial(tmp_path):
     ones = sorted((m for m in r.messages if m.mid == 1), key=lambda m: m.events[0].ts)
     assert len(ones) == 2 and ones[0].partial_end and ones[1].partial_start
     assert ones[1].events[0].get("recipient") == "late@b.example"
+
+
+def test_window_search_keeps_links_and_connections_that_come_out_later(tmp_path, monkeypatch):
+    """The full-read search keeps only what the answer needs: a matched message's split MID whose lines
+    are hours after the window, and its connection that closes after the window, are still found."""
+    from diagnose.collectors import search
+
+    monkeypatch.setattr(search, "RECENT_STORIES", 1)  # no help from the stories kept back
+    lines = ["Mon Oct  7 09:00:00 2024 Info: New SMTP ICID 5 interface Main (10.0.0.1) address 192.0.2.5 "
+             "reverse dns host mx.a.example verified yes",
+             "Mon Oct  7 10:00:01 2024 Info: Start MID 1 ICID 5",
+             "Mon Oct  7 10:00:01 2024 Info: MID 1 ICID 5 From: <a@a.example>",
+             "Mon Oct  7 10:00:02 2024 Info: MID 1 was split creating MID 2 due to a SL/BL configuration "
+             "for following recipients: b@b.example",
+             "Mon Oct  7 10:00:03 2024 Info: Message finished MID 1 done"]
+    lines += [f"Mon Oct  7 10:{m:02d}:00 2024 Info: Start MID {m + 100} ICID 0" for m in range(10, 60)]
+    lines += ["Mon Oct  7 10:59:00 2024 Info: ICID 5 close",
+              "Mon Oct  7 12:00:00 2024 Info: MID 2 queued for delivery",
+              "Mon Oct  7 12:00:01 2024 Info: Message finished MID 2 done"]
+    p = tmp_path / "mail_logs.current"
+    p.write_text("\n".join(lines) + "\n")
+    r = api.find_stories([str(p)], since="2024-10-07 10:00:00", until="2024-10-07 10:00:05")
+    assert [m.mid for m in r.messages] == [1]
+    assert [m.mid for m in r.related] == [2] and r.related[0].first("queued") is not None
+    assert [c.icid for c in r.connections] == [5] and r.connections[0].first("icid_close") is not None

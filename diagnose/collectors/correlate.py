@@ -131,7 +131,8 @@ class Correlator:
         cutoff = now - self.idle  # type: ignore[operator]
         last = self._last_seen
         for tag, table in (("m", self.msgs), ("c", self.conns)):
-            old = [k for k, s in table.items() if last(s) < cutoff
+            # a story born by a link has no line of its own yet: nothing says it went quiet
+            old = [k for k, s in table.items() if s.events and last(s) < cutoff
                    and not (tag == "m" and any(e.kind in _WAITING for e in s.events))]
             for key in old:
                 self._evict(tag, key)

@@ -647,14 +647,15 @@ def _correlate(q: Query, reader: LogReader, res: SearchResult,
     _finish(q, res)
 
 
-RECENT_STORIES = 50_000  # stories kept back (not matching) so that a later match finds its connection or link
+MARGIN_MIN = 10  # minutes around the window whose stories are kept as candidates for links and connections
+RECENT_STORIES = 20_000  # stories kept back (not matching) so that a later match finds an earlier link or connection
 
 
 def _stream_all(q: Query, reader: LogReader, res: SearchResult, corr: Correlator,
                 progress: Callable[[int, int], None] | None) -> None:
     """Read and correlate everything, keeping only what the answer can need: stories that match,
     stories near the window, and a bounded set of recent ones for connections and links."""
-    margin = timedelta(hours=1)
+    margin = timedelta(minutes=MARGIN_MIN)
     lo = q.since - margin if q.since else None
     hi = q.until + margin if q.until else None
     windowed = lo is not None or hi is not None
@@ -665,7 +666,8 @@ def _stream_all(q: Query, reader: LogReader, res: SearchResult, corr: Correlator
 
     def conn_of(m: MessageStory) -> ConnectionStory | None:
         k = (m.appliance, m.icid or 0)
-        return keep_c.get(k) or recent_c.get(k) or corr.conns.get(k)  # type: ignore[return-value]
+        return (keep_c.get(k) or recent_c.get(k) or corr.conns.get(k)  # type: ignore[return-value]
+                or corr.grace.get(("c", *k)))  # closed, not out yet
 
     def near(s: MessageStory | ConnectionStory) -> bool:
         return windowed and any(e.ts is not None and (lo is None or e.ts >= lo) and (hi is None or e.ts <= hi)
@@ -677,22 +679,48 @@ def _stream_all(q: Query, reader: LogReader, res: SearchResult, corr: Correlator
             table[(*key, id(old))] = old
         table[key] = s
 
+    wanted: set[tuple[str, int]] = set()  # MIDs a kept story links to that have not come out yet
+    wanted_c: set[tuple[str, int]] = set()  # connections of kept messages that have not come out yet
+
+    def keep_conn(m: MessageStory) -> None:
+        c = conn_of(m)
+        if c is not None:
+            keep(keep_c, (c.appliance, c.icid), c)
+        elif m.icid:
+            wanted_c.add((m.appliance, m.icid))
+
+    def keep_related(s: MessageStory) -> None:
+        """A kept story's links: those already out move from the recent ones, the others are awaited."""
+        todo = [s]
+        while todo:
+            m = todo.pop()
+            for _how, other in m.links:
+                k = (m.appliance, other)
+                o = recent_m.pop(k, None)
+                if o is not None:
+                    keep(keep_m, k, o)
+                    todo.append(o)
+                    keep_conn(o)
+                elif k not in keep_m:
+                    wanted.add(k)
+
     def take(stories: list) -> None:
         for s in stories:
             if isinstance(s, MessageStory):
                 key = (s.appliance, s.mid)
-                if story_matches(q, s, conn_of) or near(s):
+                if key in wanted or story_matches(q, s, conn_of) or near(s):
+                    wanted.discard(key)
                     keep(keep_m, key, s)
-                    c = conn_of(s)
-                    if c is not None:
-                        keep(keep_c, (c.appliance, c.icid), c)
+                    keep_related(s)
+                    keep_conn(s)
                 else:
                     recent_m[key] = s
                     if len(recent_m) > RECENT_STORIES:
                         recent_m.popitem(last=False)
             else:
                 key = (s.appliance, s.icid)
-                if story_matches(q, s, conn_of) or near(s):
+                if key in wanted_c or story_matches(q, s, conn_of) or near(s):
+                    wanted_c.discard(key)
                     keep(keep_c, key, s)
                 else:
                     recent_c[key] = s
