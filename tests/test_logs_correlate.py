@@ -187,7 +187,12 @@ def test_counting_fast_paths_recognise_exactly_what_classify_does(data_dir, tmp_
              "Wed Nov 19 09:16:40 2014 Info:  MID 24611417 queued for delivery",
              "Wed Nov 19 09:16:40 2014 Info: MID 24611417 queued for delivery but not quite",
              "Wed Nov 19 09:16:40 2014 Info: MID x24 queued for delivery",
-             "Wed Nov 19 09:16:40 2014 Info: ICID 5 close   "]
+             "Wed Nov 19 09:16:40 2014 Info: ICID 5 close   ",
+             # the in-place family route (first word not MID/ICID/DCID), matching and not
+             "Wed Nov 19 09:16:40 2014 Info: Message finished MID 7 done",
+             "Wed Nov 19 09:16:40 2014 Info: Message finished MID seven done",
+             "Wed Nov 19 09:16:41 2014 Info: Delivery start DCID 8 MID 7 to RID [0, 1]",
+             "Wed Nov 19 09:16:41 2014 Info: Begin Logfile"]
     mixed.write_text("\n".join(line for pair in zip(cribl, extra * 200, strict=False) for line in pair) + "\n")
     for path in (data_dir / "logs" / "cribl_mail_logs.txt", mixed):
         want: Counter = Counter()
