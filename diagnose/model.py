@@ -130,6 +130,41 @@ class ConnectionStory:
         return next((e.ts for e in self.events if e.ts), None)
 
 
+@dataclass(slots=True)
+class Query:
+    """The question asked (CLI options / API arguments): what to look for, in appliance-local time."""
+
+    sender: str | None = None
+    recipient: str | None = None
+    ip: str | None = None
+    mid: int | None = None
+    message_id: str | None = None
+    subject: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k in ("sender", "recipient", "ip", "mid", "message_id", "subject", "since", "until"):
+            v = getattr(self, k)
+            if v is not None:
+                out[k] = v.isoformat(sep=" ") if isinstance(v, datetime) else v
+        return out
+
+    def describe(self) -> str:
+        parts = [f"{k.replace('_', '-')} {v}" for k, v in self.to_json().items()]
+        return ", ".join(parts) if parts else "no criteria"
+
+    def is_empty(self) -> bool:
+        return not self.to_json()
+
+    @property
+    def has_needle(self) -> bool:
+        """Something to look for besides the time window."""
+        return any(v is not None for v in (self.sender, self.recipient, self.ip, self.mid, self.message_id,
+                                           self.subject))
+
+
 @dataclass
 class Recommendation:
     kind: str

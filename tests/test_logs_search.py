@@ -134,7 +134,7 @@ def test_ids_opened_far_before_they_are_revealed_need_a_catch_up_pass(tmp_path, 
 def test_nothing_found_is_an_answer_not_an_error(cribl):
     r = api.find_stories([cribl], sender="nobody@nowhere.example")
     assert r.messages == [] and r.connections == [] and r.bytes_read > 0
-    assert "sender=nobody@nowhere.example" in r.query.describe()
+    assert "sender nobody@nowhere.example" in r.query.describe()
 
 
 def test_bad_input_is_an_input_error(cribl):

@@ -31,46 +31,13 @@ from typing import Any
 from diagnose.collectors import catalogue
 from diagnose.collectors.correlate import CONTEXT_KINDS, IDLE, MAX_OPEN, REJECT_ACTIONS, Correlator, to_events
 from diagnose.collectors.reader import FileContext, LogFile, LogReader
-from diagnose.model import ConnectionStory, Event, InputError, MessageStory
+from diagnose.model import ConnectionStory, Event, InputError, MessageStory, Query
 
 SCAN_CHUNK = 8 << 20
 MAX_ID_NEEDLES = 400  # beyond this many ids a full parse is cheaper than one find per id
 _CONTEXT_NEEDLES = (b"DNS Temporary Failure", b"Deliveries are currently suspended", b"key will expire",
                     b"Failed to bootstrap the DNS", b"DNS query network error", b"Internal SMTP Error")
 _ID_KEYS = ("mid", "icid", "dcid", "new_mid", "parent_mid")
-
-
-@dataclass
-class Query:
-    sender: str | None = None
-    recipient: str | None = None
-    ip: str | None = None
-    mid: int | None = None
-    message_id: str | None = None
-    subject: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        d: dict[str, Any] = {}
-        for k in ("sender", "recipient", "ip", "mid", "message_id", "subject"):
-            v = getattr(self, k)
-            if v is not None:
-                d[k] = v
-        if self.since:
-            d["since"] = self.since.isoformat(sep=" ")
-        if self.until:
-            d["until"] = self.until.isoformat(sep=" ")
-        return d
-
-    def describe(self) -> str:
-        parts = [f"{k}={v}" for k, v in self.to_json().items()]
-        return ", ".join(parts) if parts else "everything"
-
-    @property
-    def has_needle(self) -> bool:
-        return any(v is not None for v in (self.sender, self.recipient, self.ip, self.mid, self.message_id,
-                                           self.subject))
 
 
 @dataclass

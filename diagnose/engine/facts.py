@@ -14,41 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from diagnose.model import ConnectionStory, Event, Evidence, MessageStory
+from diagnose.model import ConnectionStory, Event, Evidence, MessageStory, Query
 
 # Events that name recipients by RID list (`rids`) or one `rid`: keep only this case's RID.
 _MAX_TEXT = 4000
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")  # what the rule engine can hold as a field name
 _RESERVED = frozenset(("fact_id", "fact_type", "sid"))
-
-
-@dataclass(slots=True)
-class Query:
-    """The question asked (CLI options / API arguments)."""
-
-    sender: str | None = None
-    recipient: str | None = None
-    ip: str | None = None
-    mid: int | None = None
-    message_id: str | None = None
-    subject: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k in ("sender", "recipient", "ip", "mid", "message_id", "subject", "since", "until"):
-            v = getattr(self, k)
-            if v is not None:
-                out[k] = v.isoformat(sep=" ") if isinstance(v, datetime) else v
-        return out
-
-    def describe(self) -> str:
-        parts = [f"{k.replace('_', '-')} {v}" for k, v in self.to_json().items()]
-        return ", ".join(parts) if parts else "no criteria"
-
-    def is_empty(self) -> bool:
-        return not self.to_json()
 
 
 @dataclass(slots=True)
