@@ -74,6 +74,8 @@ CASES: list[tuple[str, str, dict]] = [
      {"result": "failed"}),  # (template)
     ("smtp_auth_required", "Info: SMTP Auth (ICID 44) was required but remote host did not initiate it",
      {"icid": 44}),  # (template)
+    ("smtp_auth", "Info: SMTP Auth: (ICID 45) failed for user: carol using AUTH mechanism: LOGIN with profile: corp",
+     {"icid": 45, "result": "failed"}),  # (template: the qlogmsgs spelling, with a colon)
     ("icid_bad_address", "Info: Incoming SMTP connection undetermined IP on interface Data 1",
      {"interface": "Data 1"}),  # (template)
     ("icid_receiving_failed", "Mon Mar  8 19:37:40 2004 Info: ICID 9033 Receiving Failed: Message loop",
@@ -82,6 +84,35 @@ CASES: list[tuple[str, str, dict]] = [
      {"reason": "Message size exceeds limit"}),
     ("icid_receiving_failed", "Mon Mar  8 19:37:40 2004 Info: ICID 11723972 Injection Failed: Message loop",
      {"phase": "Injection"}),
+    # the other Receiving Failed reasons of the qlogmsgs "Limits" row (esa-pipeline.md §14)
+    ("icid_receiving_failed", "Info: ICID 12 Receiving Failed: Message header too big",
+     {"reason": "Message header too big"}),  # (template)
+    ("icid_receiving_failed", "Info: ICID 13 Receiving Failed: Connection limit exceeded",
+     {"reason": "Connection limit exceeded"}),  # (template)
+    ("icid_receiving_failed", "Info: ICID 14 Receiving Failed: No recipients specified",
+     {"reason": "No recipients specified"}),  # (template)
+    ("icid_receiving_failed", "Info: ICID 15 Receiving Failed: Queue Full", {"reason": "Queue Full"}),  # (template)
+    ("icid_receiving_failed", "Info: ICID 16 Receiving Failed: Resources Low", {"reason": "Resources Low"}),  # (template)
+    ("icid_receiving_failed", "Info: ICID 17 Receiving Failed: Too Many Messages",
+     {"reason": "Too Many Messages"}),  # (template)
+    ("icid_receiving_failed", "Info: ICID 18 Receiving Failed: Too Many Recipients",
+     {"reason": "Too Many Recipients"}),  # (template)
+    # DHAP: TechNote 118936 (mail_logs sample) and Cisco community thread 863009 (a line quoted from mail_logs)
+    ("dhap_ldap", "Tue Oct 18 00:25:35 2005 Warning: LDAP: Dropping connection due to potential Directory Harvest "
+     "Attack from host=('192.168.10.1', None), dhap_limit=4, sender_group=SUSPECTLIST",
+     {"ip": "192.168.10.1", "limit": 4, "sender_group": "SUSPECTLIST", "action": "dropped", "via": "LDAP"}),
+    ("dhap", "Mon Dec 31 14:10:12 2007 Warning: Dropping connection due to potential Directory Harvest Attack from "
+     "host=('85.1.112.129', '129-112.1-85.cust.bluewin.ch'), dhap_limit=10, sender_group=SUSPECTLIST, "
+     "listener=External_listener, reverse_dns=85.1.112.129",
+     {"ip": "85.1.112.129", "rdns": "129-112.1-85.cust.bluewin.ch", "limit": 10, "listener": "External_listener",
+      "action": "dropped"}),
+    ("dhap", "Info: Potential Directory Harvest Attack from host=198.51.100.7, dhap_limit=25, sender_group=SUSPECTLIST",
+     {"ip": "198.51.100.7", "limit": 25, "sender_group": "SUSPECTLIST", "action": "detected"}),  # (template)
+    ("system_limit", "Info: System limit reached: connection limit for IP 198.51.100.8 on listener IncomingMail "
+     "ICID 4711: max: 10", {"ip": "198.51.100.8", "listener": "IncomingMail", "icid": 4711, "limit": 10,
+                            "what": "connection limit"}),  # (template)
+    ("listener_rejected", "Info: SMTP connection rejected on interface Data 1 address 198.51.100.8",
+     {"protocol": "SMTP", "interface": "Data 1", "ip": "198.51.100.8"}),  # (template)
     # §4 envelope
     ("mid_start", "Tue Jan  6 15:07:12 2004 Info: Start MID 4 ICID 4", {"mid": 4, "icid": 4}),
     ("mid_start", "Fri Nov 17 06:00:31 2006 Info: Start MID 9 ICID 0 (ISQ Notification)",
@@ -137,6 +168,13 @@ CASES: list[tuple[str, str, dict]] = [
      "[('joanne@tashun.com', 'smtp07b.on-nets.com')]", {"query_type": "Reroute"}),
     ("alias_match", "Thu Apr 15 13:39:43 2004 Info: Alias match: recipient me@ironport.com mapped to ['me@ironport.com'] "
      "(bug 5997)", {"recipient": "me@ironport.com"}),
+    ("alias_match", "Info: Alias match: MID 5 RID 0 recipient sales@example.com mapped to ['ann@example.com']",
+     {"mid": 5, "rid": 0, "recipient": "sales@example.com"}),  # (template)
+    ("masquerading", "Info: MID 5 masquerading envelope sender from 'joe@host1.example.com' to 'joe@example.com'",
+     {"mid": 5, "what": "envelope sender", "original": "joe@host1.example.com", "masqueraded": "joe@example.com"}),
+    # (template) above; below S2W's header line, cut by a carriage return inside the logged value
+    ("masquerading", "Info: MID 6 masquerading header 'Cc' from '<Stephen_B@Ex.com>,",
+     {"mid": 6, "what": "header 'Cc'", "original": "Stephen_B@Ex.com"}),
     ("incoming_relay", "Info: MID 84463820 IncomingRelay(mxip10): Header Received found, ip 211.74.204.34 being used",
      {"ip": "211.74.204.34"}),
     ("incoming_relay", "Fri Apr 28 17:07:29 2006 Info: MID 201434 IncomingRelay(senderdotcom): Header Received found, "
@@ -275,6 +313,7 @@ CASES: list[tuple[str, str, dict]] = [
      "'FireEye_BCC'", {"mid": 24611495, "parent_mid": 24611421, "filter": "FireEye_BCC"}),
     ("bounce_generated", "Tue Oct 19 20:47:37 2004 Info: MID 15216898 generated for bounce of MID 8785588",
      {"mid": 15216898, "parent_mid": 8785588}),
+    ("bounce_generated", "Info: MID 16 was generated for bounce of MID 15", {"mid": 16, "parent_mid": 15}),  # (template)
     ("custom_log_entry", "<94>Nov 24 14:22:57 REDACTED.africa.example.net mail_logs: Info: MID 204841507 Custom Log "
      "Entry: Mail Not DKIM Signed", {"entry": "Mail Not DKIM Signed"}),
     ("url_reputation", "<94>Nov 24 14:22:57 REDACTED.africa.example.net mail_logs: Info: MID 204841507 URL "
@@ -297,6 +336,8 @@ CASES: list[tuple[str, str, dict]] = [
     ("isq_tagging", "Wed Nov 19 09:16:40 2014 Info: ISQ: Tagging MID 24611424 for quarantine", {"mid": 24611424}),
     ("isq_quarantined", "Thu Dec  8 15:52:15 2005 Info: EUQ: Quarantined MID 4433", {"mid": 4433}),
     ("isq_reinjected", "Thu Dec  8 20:16:32 2005 Info: EUQ: Reinjected MID 4433 as MID 4449", {"mid": 4433, "new_mid": 4449}),
+    ("isq_released", "Info: EUQ: Released MID 4433 to ann@example.com",
+     {"mid": 4433, "quarantine": "EUQ", "recipient": "ann@example.com"}),  # (template)
     ("rpc_delivery_start", "Info: RPC Delivery start RCID 4051 MID 14077 to local IronPort Spam Quarantine",
      {"rcid": 4051, "mid": 14077, "target": "local IronPort Spam Quarantine"}),
     ("rpc_message_done", "Info: RPC Message done RCID 4051 MID 14077", {"rcid": 4051}),
@@ -381,6 +422,17 @@ CASES: list[tuple[str, str, dict]] = [
      "interface: 10.20.1.49", {"dcid": 2804, "ip": "69.59.158.5", "details": "timeout"}),
     ("connection_error", "Info: Connection Error: DCID: 263 IP: 128.242.110.90 details: EOF interface: 128.197.12.246 "
      "reason: network error", {"reason": "network error"}),
+    ("connection_error_domain", "Info: Connection Error: DCID 299 domain: example.com IP: 192.0.2.80 port: 25 details: "
+     "timeout interface: 10.20.1.49 reason: connection timed out",
+     {"dcid": 299, "domain": "example.com", "ip": "192.0.2.80", "port": 25, "details": "timeout",
+      "interface": "10.20.1.49", "reason": "connection timed out"}),  # (template)
+    ("connection_error_domain", "Info: Connection Error: DCID 300 domain: example.com IP: 192.0.2.80 port: 25 details: "
+     "421 too busy reason: unexpected SMTP response",
+     {"details": "421 too busy", "reason": "unexpected SMTP response"}),  # (template, TechNote 117875 wording)
+    ("outbound_connection_limit", "Info: Maximum outbound connections 20 reached for example.com",
+     {"limit": 20, "domain": "example.com", "what": "connections"}),  # (template)
+    ("recipient_limit_throttled", "Info: Delivery to example.com Data 2 throttled by recipient limit",
+     {"domain": "example.com", "interface": "Data 2", "what": "recipients"}),  # (template)
     ("dns_temp_failure", "Info: DNS Temporary Failure structure.com MX - ServFail", {"domain": "structure.com"}),
     ("dns_hard_error", "Info: DNS Hard Error looking up BMQ-WIN.RUN (MX):  NXDomain", {"domain": "BMQ-WIN.RUN"}),  # (template)
     ("deliveries_suspended", "Info: Deliveries are currently suspended [5857.cerdamailers.com]",
@@ -507,3 +559,33 @@ def test_unknown_line_is_not_forced_into_a_shape():
 def test_shape_masks_numbers_quotes_and_addresses():
     s = catalogue.shape("MID 12 frobnicated <a@b.c> 'x y' 10.1.2.3 deadbeefdeadbeef")
     assert s == "MID N frobnicated <…> '…' IP HEX"
+
+
+def test_counting_path_classifies_every_fixture_as_classify_does(tmp_path):
+    """count_stories inlines the dispatch: every reference line (new shapes too) gets the same shape."""
+    from collections import Counter
+
+    from diagnose.collectors.correlate import count_stories
+    from diagnose.collectors.reader import LogReader
+
+    path = tmp_path / "mail_logs"
+    lines = ["Wed Nov 19 09:16:40 2014 Info: " + envelope.split(c[1])[3] for c in CASES if c[1]]
+    path.write_text("\n".join(lines) + "\n")
+    want = Counter()
+    for *_x, text in LogReader([path]):
+        r = catalogue.classify(text)
+        want[r[0].name if r else None] += 1
+    st = count_stories(LogReader([path]))
+    got = Counter(st.shapes)
+    got[None] = st.unknown
+    assert +got == +want
+    assert got["dhap"] == 2 and got["system_limit"] == 1 and got["isq_released"] == 1
+
+
+def test_dhap_host_and_hostile_values_never_crash():
+    for text in ("Potential Directory Harvest Attack from host=('', None), dhap_limit=0, sender_group=X",
+                 "Potential Directory Harvest Attack from host=(\"a'b\", 'x'), dhap_limit=1, sender_group=G, listener=",
+                 "MID 1 masquerading header 'X' from '"):
+        r = catalogue.parse(text)
+        assert r is not None, text
+    assert catalogue.parse("Potential Directory Harvest Attack from host=1.2.3.4, dhap_limit=x, sender_group=G") is None

@@ -272,6 +272,30 @@ def _smtp_error(f: dict[str, Any]) -> None:
     f["response"] = repr_list(f.pop("resp", "") or "")
 
 
+_DHAP_HOST = re.compile(r"\(\s*'?([^',\s)]*)'?\s*,\s*(?:'([^']*)'|\"([^\"]*)\"|None)\s*\)")
+
+
+def _dhap(f: dict[str, Any]) -> None:
+    # host=('85.1.112.129', 'rdns') or host=('192.168.10.1', None) as logged, or a bare host (template)
+    host = f.pop("host", "") or ""
+    m = _DHAP_HOST.match(host)
+    if m:
+        f["ip"] = m.group(1)
+        rdns = m.group(2) if m.group(2) is not None else m.group(3)
+        if rdns:
+            f["rdns"] = rdns
+    elif host:
+        f["ip"] = host
+    f["action"] = "dropped" if f.pop("what", "").startswith("Dropping") else "detected"
+
+
+def _masquerading(f: dict[str, Any]) -> None:
+    for k in ("original", "masqueraded"):
+        v = f.get(k)
+        if v is not None:
+            f[k] = unquote(v).strip().strip("'\"<>,").strip()
+
+
 # ---------------------------------------------------------------- the catalogue
 # Groups of shapes follow esa-log-formats.md. Regexes are matched against the text after "Level: ".
 ADDR = r"<\s*(?P<{0}>[^>]*)>"
@@ -300,10 +324,10 @@ P("icid_tls", "icid_tls", "ICID * TLS", r"ICID (?P<icid>\d+) TLS (?P<result>succ
 P("icid_tls_required", "icid_tls_required", "ICID * TLS",
   r"ICID (?P<icid>\d+) TLS was required but remote host did not initiate it" + EOL)
 P("smtp_auth", "smtp_auth", "SMTP Auth",
-  r"SMTP Auth \(ICID (?P<icid>\d+)\) (?P<result>succeeded|failed) for user: (?P<user>.*?) using AUTH mechanism: "
+  r"SMTP Auth:? \(ICID (?P<icid>\d+)\) (?P<result>succeeded|failed) for user: (?P<user>.*?) using AUTH mechanism: "
   r"(?P<mechanism>\S+) with profile: (?P<profile>.*?)" + EOL)
 P("smtp_auth_required", "smtp_auth_required", "SMTP Auth",
-  r"SMTP Auth \(ICID (?P<icid>\d+)\) was required but remote host did not initiate it" + EOL)
+  r"SMTP Auth:? \(ICID (?P<icid>\d+)\) was required but remote host did not initiate it" + EOL)
 P("icid_close", "icid_close", "ICID * close|ICID * lost", r"ICID (?P<icid>\d+) (?P<how>close|lost)" + EOL)
 P("icid_timeout", "icid_timeout", "ICID * disconnected",
   r"ICID (?P<icid>\d+) disconnected address (?P<ip>[^\s,]+),? no messages injected within timeout period" + EOL)
@@ -315,6 +339,24 @@ P("icid_bad_address", "icid_bad_address", "Incoming",
   r"Incoming (?P<protocol>\S+) connection undetermined IP on interface (?P<interface>.*?)" + EOL)
 P("icid_receiving_failed", "icid_receiving_failed", "ICID * Receiving|ICID * Injection",
   r"ICID (?P<icid>\d+) (?P<phase>Receiving|Injection) Failed: (?P<reason>.*?)" + EOL)
+# DHAP. Real: TechNote 118936 "Warning: LDAP: Dropping connection due to potential Directory Harvest Attack from
+# host=('192.168.10.1', None), dhap_limit=4, sender_group=SUSPECTLIST" (LDAP accept counted the invalid
+# recipients); Cisco community thread 863009 adds ", listener=External_listener, reverse_dns=85.1.112.129".
+# qlogmsgs template: "Potential Directory Harvest Attack from host=$h, dhap_limit=$n, sender_group=$sg".
+# No ICID on these lines: the engine joins them to the connection by IP.
+_DHAP = (r"(?P<what>Dropping connection due to potential|Potential) Directory Harvest Attack from "
+         r"host=(?P<host>\([^)]*\)|[^,\s]+), dhap_limit=(?P<limit>\d+), sender_group=(?P<sender_group>[^,\s]+)"
+         r"(?:, listener=(?P<listener>[^,]*))?(?:, reverse_dns=(?P<reverse_dns>[^,\s\"]*))?(?P<rest>.*?)" + EOL)
+P("dhap", "dhap", "Potential|Dropping", _DHAP, _dhap)
+P("dhap_ldap", "dhap", "LDAP:", r"LDAP: " + _DHAP, _dhap, via="LDAP")
+# qlogmsgs templates: the listener's limits, and a connection refused before it got an ICID
+P("system_limit", "system_limit", "System",
+  r"System limit reached: (?P<what>.+?) for IP (?P<ip>\S+) on listener (?P<listener>.+?) ICID (?P<icid>\d+): "
+  r"max: (?P<limit>\d+)" + EOL)
+P("listener_rejected", "listener_rejected", "SMTP|QMQP|ESMTP|LMTP",
+  r"(?P<protocol>SMTP|ESMTP|QMQP|LMTP) connection rejected on interface (?P<interface>.+?)"
+  r"(?: \((?P<interface_ip>[^)]*)\))? address (?P<ip>\S+)" + EOL)
+
 P("sender_exception", "sender_exception", "ICID * Address:",
   r"ICID (?P<icid>\d+) Address: <?\s*(?P<sender>[^<>]*?)>? sender (?P<decision>allowed|rejected), "
   r"envelope sender matched domain exception" + EOL)
@@ -343,10 +385,14 @@ P("mid_message_id", "mid_message_id", "MID * Message-ID", r"MID (?P<mid>\d+) Mes
   _message_id)
 P("mid_subject", "mid_subject", "MID * Subject", r"MID (?P<mid>\d+) Subject ?(?P<subject>.*?)" + EOL, _subject)
 P("alias_match", "alias_match", "Alias match:",
-  r"Alias match: recipient (?P<recipient>\S+) mapped to (?P<targets>.*?)" + EOL)
+  r"Alias match: (?:MID (?P<mid>\d+) RID (?P<rid>\d+) )?recipient (?P<recipient>\S+) mapped to (?P<targets>.*?)" + EOL)
 P("incoming_relay", "incoming_relay", "MID",
   r"MID (?P<mid>\d+) IncomingRelay\((?P<relay>[^)]*)\): Header Received found, (?:ip|IP) (?P<ip>[^\s,]+),? being used"
   r"(?:, SBRS (?P<sbrs>\S+))?" + EOL, _hat)
+P("masquerading", "masquerading", "MID * masquerading",  # qlogmsgs template; S2W shows a header one cut by a ^M
+  r"MID (?P<mid>\d+) masquerading (?P<what>envelope sender|envelope recipient|header '[^']*'|header \S+) "
+  r"from (?P<original>.*?)(?: to (?P<masqueraded>'[^']*'|\"[^\"]*\"|\S+))?" + EOL, _masquerading)
+
 P("ldap_query", "ldap_query", "LDAP:",
   r"LDAP: (?P<query_type>Drop|Bounce|Reroute|Accepted|No Match|Masquerade|Routing) query (?P<query>\S+)"
   r"(?: MID (?P<mid>\d+) RID (?P<rid>\d+))? address (?P<address>\S+)(?: to (?P<target>.*?))?" + EOL)
@@ -447,8 +493,8 @@ P("rewritten", "rewritten", "MID * rewritten",
 P("generated", "generated", "MID * generated|MID * was",
   r"MID (?P<mid>\d+) (?:was )?generated based on MID (?P<parent_mid>\d+) by (?P<by>.+?)(?: filter '(?P<filter>[^']*)')?"
   + EOL)
-P("bounce_generated", "bounce_generated", "MID * generated",
-  r"MID (?P<mid>\d+) generated for bounce of MID (?P<parent_mid>\d+)" + EOL)
+P("bounce_generated", "bounce_generated", "MID * generated|MID * was",
+  r"MID (?P<mid>\d+) (?:was )?generated for bounce of MID (?P<parent_mid>\d+)" + EOL)
 P("custom_log_entry", "custom_log_entry", "MID * Custom",
   r"MID (?P<mid>\d+) Custom Log Entry: (?P<entry>.*?)" + EOL)
 P("url_reputation", "url_reputation", "MID * URL",
@@ -475,6 +521,9 @@ P("isq_quarantined", "isq_quarantined", "ISQ: Quarantined|EUQ: Quarantined",
   r"(?P<quarantine>ISQ|EUQ): Quarantined MID (?P<mid>\d+)" + EOL)
 P("isq_reinjected", "isq_reinjected", "ISQ: Reinjected|EUQ: Reinjected",
   r"(?P<quarantine>ISQ|EUQ): Reinjected MID (?P<mid>\d+) as MID (?P<new_mid>\d+)" + EOL)
+P("isq_released", "isq_released", "ISQ: Released|EUQ: Released",  # qlogmsgs template
+  r"(?P<quarantine>ISQ|EUQ): Released MID (?P<mid>\d+)(?: to (?P<recipient>.*?))?" + EOL, _strip_addr)
+
 P("rpc_delivery_start", "rpc_delivery_start", "RPC Delivery",
   r"RPC Delivery start RCID (?P<rcid>\d+) MID (?P<mid>\d+) to (?P<target>.*?)" + EOL)
 P("rpc_delivery_start_legacy", "rpc_delivery_start", "Start delivery",
@@ -510,6 +559,15 @@ P("pending_till", "pending_till", "Message * to|MID * to",
 P("connection_error", "connection_error", "Connection Error:",
   r"Connection Error: (?:(?P<pre>.*?) )?DCID: (?P<dcid>\d+) IP: (?P<ip>\S+) details: (?P<details>.*?) "
   r"interface: (?P<interface>\S+)(?: reason: (?P<reason>.*?))?" + EOL)
+P("connection_error_domain", "connection_error", "Connection Error:",  # qlogmsgs template, TechNote 117875
+  r"Connection Error: DCID:? (?P<dcid>\d+) domain: (?P<domain>\S+) IP: (?P<ip>\S+) port: (?P<port>\d+) "
+  r"details: (?P<details>.*?)(?: interface: (?P<interface>\S+))?(?: reason: (?P<reason>[^:]*?))?" + EOL)
+# Destination Controls (qlogmsgs templates): the appliance itself holds delivery back
+P("outbound_connection_limit", "destination_limit", "Maximum",
+  r"Maximum outbound connections (?P<limit>\d+) reached for (?P<domain>\S+)" + EOL, what="connections")
+P("recipient_limit_throttled", "destination_limit", "Delivery",
+  r"Delivery to (?P<domain>\S+)(?: (?P<interface>.+?))? throttled by recipient limit" + EOL, what="recipients")
+
 P("dns_temp_failure", "dns_temp_failure", "DNS Temporary",
   r"DNS Temporary Failure (?P<domain>\S+) (?P<rrtype>\S+) - (?P<detail>.*?)" + EOL)
 P("dns_hard_error", "dns_error", "DNS Hard",

@@ -51,7 +51,10 @@ _MSG_END = frozenset(("message_finished", "message_aborted", "mid_aborted_receiv
 _DCID_ONLY = frozenset(("dcid_new", "dcid_tls", "dcid_tls_required_failed", "dcid_close", "connection_error",
                         "possible_delivery"))
 CONTEXT_KINDS = frozenset(("engine_error", "dns_error", "dns_temp_failure", "key_expiry", "deliveries_suspended",
-                           "internal_smtp_error", "status_line", "alert"))
+                           "internal_smtp_error", "status_line", "alert",
+                           # no ICID/MID on these: rules join them to a case by IP (DHAP, listener) or show them
+                           # as delivery context (Destination Controls)
+                           "dhap", "listener_rejected", "destination_limit"))
 REJECT_ACTIONS = frozenset(("REJECT", "TCPREFUSE"))
 IDLE = timedelta(hours=6)  # log time without a line after which an open story is emitted, partial_end
 MAX_OPEN = 100_000  # open message stories (and as many connections) kept at most
@@ -573,7 +576,8 @@ def count_stories(reader, progress: Callable[[int], None] | None = None) -> LogS
                         if ng is not None:
                             msg(app, int(m.group(ng)), "linked", True)
                         if ig is not None:  # a message line naming its connection (as Correlator does)
-                            icid = int(m.group(ig))
+                            # `ICID n MID m ...`: the ICID is the shared id of the sub-family
+                            icid = int(shared if shared is not None and ig == "_shared" else m.group(ig))
                             if icid > 0 and open_c.get(icid) is None:
                                 conn(app, icid, kind)
                     elif ig is not None:

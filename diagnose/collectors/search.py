@@ -36,7 +36,9 @@ from diagnose.model import ConnectionStory, Event, InputError, MessageStory, Que
 SCAN_CHUNK = 8 << 20
 MAX_ID_NEEDLES = 400  # beyond this many ids a full parse is cheaper than one find per id
 _CONTEXT_NEEDLES = (b"DNS Temporary Failure", b"Deliveries are currently suspended", b"key will expire",
-                    b"Failed to bootstrap the DNS", b"DNS query network error", b"Internal SMTP Error")
+                    b"Failed to bootstrap the DNS", b"DNS query network error", b"Internal SMTP Error",
+                    b"Directory Harvest Attack", b"connection rejected on interface", b"Maximum outbound connections",
+                    b"throttled by recipient limit")
 _ID_KEYS = ("mid", "icid", "dcid", "new_mid", "parent_mid")
 
 
