@@ -1392,6 +1392,117 @@ scenario("outbreak_released_stripped_delivered", "Outbreak quarantine released o
          [E("delivered", "delivery", "delivered_downstream", kinds=("fix_destination",))],
          ["DLV-RELEASED-STRIPPED", "CF-URL-ACTION", "OF-QUARANTINE"])
 
+# ====================================================================== DHAP, listener limits, Destination Controls (issue 3)
+L = Log("2026-11-26 09:00:00")
+L.connect(882000, "203.0.113.66", "mta7.listmailer.example", "yes", sg="SUSPECTLIST", rule="sbrs[-3.0:-1.0]",
+          sbrs="-1.4")
+L("Start MID 7500 ICID 882000", 1)
+L("MID 7500 ICID 882000 From: <news@listmailer.example>")
+for i, addr in enumerate(("j.miller", "jmiller", "john.miller", "miller.j")):
+    L(f"MID 7500 ICID 882000 To: <{addr}@example.com> Rejected by LDAPACCEPT", 1 if i else 0)
+L("LDAP: Dropping connection due to potential Directory Harvest Attack from host=('203.0.113.66', "
+  "'mta7.listmailer.example'), dhap_limit=4, sender_group=SUSPECTLIST, listener=IncomingMail, "
+  "reverse_dns=mta7.listmailer.example", level="Warning")
+L("ICID 882000 close")
+scenario("hat_dhap_dropped", "A list sender guesses four addresses; LDAP accept refuses them and DHAP (limit 4 per "
+         "hour on SUSPECTLIST) drops the connection. DHAP grammar: TechNote 118936 ('LDAP: Dropping connection due "
+         "to potential Directory Harvest Attack from host=(...), dhap_limit=4, sender_group=SUSPECTLIST') plus the "
+         "listener=/reverse_dns= tail of the Cisco community thread 863009 line; the line names no ICID, so the "
+         "rule ties it to the connection by IP (likely).", L, {"mid": 7500},
+         [E("rejected", "hat", "dhap_limit", "likely", kinds=("ldap_fix", "raise_limit", "sender_fix"),
+            reason="blocked", recipient=f"{a}@example.com")
+          for a in ("j.miller", "jmiller", "john.miller", "miller.j")],
+         ["HAT-DHAP-DROPPED", "HAT-FIX-DHAP", "HAT-FIX-DHAP-SENDER", "HAT-FIX-DHAP-DIRECTORY", "LDAP-ACCEPT-CONVERSATIONAL"])
+
+L = Log("2026-11-26 09:15:00")
+L.connect(882005, "203.0.113.68", "203-0-113-68.cust.mailer.example", "yes", sg="SUSPECTLIST",
+          rule="sbrs[-3.0:-1.0]", sbrs="-2.1")
+L("Start MID 7505 ICID 882005", 1)
+L("MID 7505 ICID 882005 From: <promo@mailer.example>")
+L("MID 7505 ICID 882005 To: <admin@example.com> Rejected by RAT", 1)
+L("MID 7505 ICID 882005 To: <root@example.com> Rejected by RAT", 1)
+L("Dropping connection due to potential Directory Harvest Attack from host=('203.0.113.68', "
+  "'203-0-113-68.cust.mailer.example'), dhap_limit=10, sender_group=SUSPECTLIST, listener=IncomingMail, "
+  "reverse_dns=203-0-113-68.cust.mailer.example", level="Warning")
+L("ICID 882005 close")
+scenario("hat_dhap_connection_by_ip", "Asked by IP: the connection a host lost to DHAP after refused recipients (the "
+         "hour's earlier invalid recipients are in older logs). DHAP line in the grammar of the Cisco community "
+         "thread 863009 sample (no LDAP prefix, listener= and reverse_dns=); it names no ICID, so the rule ties it to "
+         "the connection by IP (likely).", L, {"ip": "203.0.113.68"},
+         [E("rejected", "hat", "dhap_limit", "likely", kinds=("raise_limit", "sender_fix"), reason="blocked",
+            icid=882005)],
+         ["HAT-DHAP-CONNECTION", "HAT-FIX-DHAP", "HAT-FIX-DHAP-SENDER"])
+
+L = Log("2026-11-26 09:30:00")
+L.connect(882010, "203.0.113.67", "bulk2.listmailer.example", "yes", sg="SUSPECTLIST", rule="sbrs[-3.0:-1.0]",
+          sbrs="-1.2")
+L("Start MID 7510 ICID 882010", 1)
+L("MID 7510 ICID 882010 From: <offers@listmailer.example>")
+L("MID 7510 ICID 882010 To: <sales-team@example.com> Rejected by RAT", 1)
+L("MID 7510 ICID 882010 To: <info@example.org> Rejected by RAT", 1)
+L("Potential Directory Harvest Attack from host=203.0.113.67, dhap_limit=2, sender_group=SUSPECTLIST",
+  level="Warning")
+L("ICID 882010 close", 2)
+scenario("hat_dhap_detected", "Two recipients refused by the RAT; the appliance logs a potential Directory Harvest "
+         "Attack but keeps the connection. The DHAP line is built from the qlogmsgs template of esa-pipeline.md "
+         "§14 (no real sample of this wording): the RAT refusal is the answer, DHAP a cause beside it.", L,
+         {"mid": 7510},
+         [E("rejected", "rat", "recipient_not_accepted", recipient="sales-team@example.com"),
+          E("rejected", "rat", "recipient_not_accepted", recipient="info@example.org")],
+         ["RAT-REJECT", "HAT-DHAP-DETECTED"])
+
+L = Log("2026-11-26 10:00:00")
+L.connect(882021, "198.51.100.120", "out3.bigsender.example", "yes", sbrs="4.6")
+L("System limit reached: connection limit for IP 198.51.100.120 on listener IncomingMail ICID 882021: max: 10")
+L("ICID 882021 close")
+L("SMTP connection rejected on interface Data 1 address 198.51.100.120", 1)
+scenario("hat_system_limit", "A bulk sender opens more parallel connections than its mail flow policy allows (its "
+         "other connections are earlier in the log): one connection is refused at the per-IP limit, another by the "
+         "listener before it gets an ICID. The 'System limit reached' and 'connection rejected on interface' lines "
+         "are built from the qlogmsgs templates of esa-pipeline.md §14 (no real sample).", L,
+         {"ip": "198.51.100.120"},
+         [E("rejected", "hat", "connection_limit", kinds=("raise_limit", "sender_fix"), reason="toomanyconn",
+            icid=882021)],
+         ["HAT-SYSTEM-LIMIT", "HAT-LISTENER-REJECTED", "HAT-FIX-LISTENER-CONCURRENCY", "HAT-FIX-CONNECTIONS"])
+
+L = Log("2026-11-26 10:30:00")
+L.connect(882030, "10.1.5.22", "exch03.corp.example", "yes", "RELAY", "RELAYLIST", "10.1.5.0/24", "not enabled",
+          "not enabled", "Internal (10.1.1.25)")
+L.envelope(7530, 882030, "joe@exch03.corp.example", ["buyer@retailer.example"], "Price list", 88210)
+L("MID 7530 masquerading envelope sender from 'joe@exch03.corp.example' to 'joe@example.com'")
+L.policy(7530, "DEFAULT", "outbound")
+L("ICID 882030 close")
+L.clean(7530, spam=False)
+L("MID 7530 queued for delivery", 1)
+L("Maximum outbound connections 20 reached for retailer.example", 1)
+L("Delivery to retailer.example Data 1 throttled by recipient limit", 30)
+scenario("dlv_destination_controls", "An outgoing message, its envelope sender masqueraded, waits in the queue while "
+         "this appliance's Destination Controls for the recipient domain are at their connection and recipient "
+         "limits. Masquerading and Destination Controls lines are built from the qlogmsgs templates of "
+         "esa-pipeline.md §14 (no real sample).", L, {"mid": 7530},
+         [E("deferred", "delivery", "still_queued", "likely", kinds=("fix_destination", "retry_delivery"))],
+         ["DLV-DESTINATION-LIMIT", "SV-MASQUERADED"])
+
+L = Log("2026-11-26 11:00:00")
+L.connect(882040, "198.51.100.140", "mail.newsletter10.example", "yes", sbrs="1.1")
+L.envelope(7540, 882040, "digest@newsletter10.example", ["gail@example.com"], "Weekly digest", 40210)
+L.policy(7540)
+L("ICID 882040 close")
+L("MID 7540 interim verdict using engine: CASE spam suspect", 1)
+L("MID 7540 using engine: CASE spam suspect")
+L("ISQ: Tagging MID 7540 for quarantine")
+L("MID 7540 queued for delivery")
+L("RPC Delivery start RCID 71 MID 7540 to local IronPort Spam Quarantine")
+L("ISQ: Quarantined MID 7540", 1)
+L("RPC Message done RCID 71 MID 7540")
+L("Message finished MID 7540 done")
+L("EUQ: Released MID 7540 to gail@example.com", 3600)
+scenario("dlv_released_euq_no_reinjection", "Suspected spam in the Spam Quarantine, released by the recipient; the "
+         "log ends before the reinjected MID. The 'EUQ: Released MID' line is built from the qlogmsgs template of "
+         "esa-pipeline.md §14 (no real sample).", L, {"mid": 7540},
+         [E("deferred", "delivery", "released_from_spam_quarantine")],
+         ["DLV-RELEASED-EUQ"])
+
 # ====================================================================== consolidated event logs (CEF, 14.x+)
 def cef(stamp: str, version: str, mid: int, icid: int, sender: str, rcpt: str, ip: str, act: str, details: str,
         verdicts: str, subject: str) -> str:
