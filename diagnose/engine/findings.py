@@ -190,7 +190,8 @@ def build_finding(case: Case, record: Record, rules: dict[str, Rule], catalogue:
     values = {"time": _when_text(record, stop, case), "recipient": case.recipient,
               "sender": case.sender or _logged_sender(case), "ip": case.ip, "sender_ip": case.ip,
               "mid": msg.mid if msg is not None else None, "icid": conn.icid if conn is not None else None,
-              "domain": case.sender.rpartition("@")[2] or None if isinstance(case.sender, str) else None}
+              "domain": case.sender.rpartition("@")[2] or None if isinstance(case.sender, str) else None,
+              **_case_names(case)}
     for r in recommendations:
         r.sender_text = fill_placeholders(r.sender_text, values)
         r.cli = fill_commands(r.cli, values, r.kind)
@@ -327,8 +328,48 @@ def _logged_sender(case: Case) -> str | None:
     return None
 
 
+_FILTER_REASON = re.compile(r"(?:content|message) filter:\s*([^\s,)]+)")
+
+
+def _case_names(case: Case) -> dict[str, Any]:
+    """Configuration names the case's facts give for CLI placeholders: the listener, sender group, mail
+    flow policy (configuration only: the HAT line names the group, not the policy), mail policy, filter
+    and next-hop host. The log line wins over the configuration; the first value seen is kept."""
+    out: dict[str, Any] = {}
+
+    def put(key: str, v: Any) -> None:
+        if key not in out and isinstance(v, str) and v and v != "None":
+            out[key] = v
+    for f in case.facts:
+        if f.derived:
+            continue
+        t, fl = f.type, f.fields
+        if t in ("hat_decision", "dhap"):
+            put("sender_group", fl.get("sender_group"))
+        if t in ("dhap", "system_limit"):
+            put("listener", fl.get("listener"))
+        if t == "policy_match":
+            put("mail_policy", fl.get("policy"))
+        if t in ("filter_action", "rewritten", "generated"):
+            put("filter", fl.get("filter"))
+        if t == "quarantined" and (m := _FILTER_REASON.match(str(fl.get("reason") or ""))):
+            put("filter", m.group(1))
+        if t in ("dcid_new", "connection_error", "dcid_tls_required_failed"):
+            put("host", fl.get("ip"))
+    for f in case.facts:  # configuration facts fill what the log lines did not name
+        if f.type == "config_hat_match" and f.fields.get("certain") is not False:
+            put("sender_group", f.fields.get("sender_group"))
+            put("flow_policy", f.fields.get("policy") if f.fields.get("policy") != "unknown" else None)
+            put("listener", f.fields.get("listener"))
+        elif f.type in ("config_listener", "config_policy", "config_rat_match"):
+            put("listener", f.fields.get("listener"))
+    return out
+
+
 _ANGLE = re.compile(r"<([^<>\n]{1,40})>")
 _SAFE = re.compile(r"[A-Za-z0-9._%+@:=-]{1,254}")  # pasted into a shell: no quotes, spaces or metacharacters
+_SAFE_NAME = re.compile(r"\$?[A-Za-z0-9._-]{1,100}")  # an AsyncOS name ($ACCEPTED, SUSPECTLIST, my_filter)
+_NAMES = frozenset(("listener", "sender group", "sender_group", "group", "policy", "filter", "host"))
 # remedies whose <domain> / <address> is the recipient's (delivery, RAT, LDAP accept); else the sender's
 RECIPIENT_SIDE = frozenset(("retry_delivery", "fix_destination", "smtp_route", "rat_accept", "ldap_fix"))
 
@@ -353,12 +394,26 @@ def fill_commands(text: str, values: dict[str, Any], kind: str) -> str:
         "address|@domain": values.get("sender"), "@domain or address": values.get("sender"),
     }
 
-    def sub(m: Any) -> str:
-        v = known.get(m.group(1).strip().lower())
-        if not isinstance(v, str | int) or isinstance(v, bool) or not _SAFE.fullmatch(str(v)):
+    known.update({"listener": values.get("listener"), "sender group": values.get("sender_group"),
+                  "sender_group": values.get("sender_group"), "host": values.get("host"),
+                  "filter": values.get("filter")})
+
+    def sub(m: Any, policy: Any) -> str:
+        key = m.group(1).strip().lower()
+        v = policy if key == "policy" else known.get(key)
+        if not isinstance(v, str | int) or isinstance(v, bool) or not (
+                _SAFE.fullmatch(str(v)) or key in _NAMES and _SAFE_NAME.fullmatch(str(v))):
             return m.group(0)
         return str(v)
-    return _ANGLE.sub(sub, text)
+
+    # `<policy>` is the mail flow policy in `hostaccess` commands and the mail policy in `policyconfig`
+    # ones: decided per command (segments between " ; ")
+    out = []
+    for seg in text.split(" ; "):
+        policy = values.get("mail_policy") if "policyconfig" in seg else \
+            values.get("flow_policy") if "hostaccess" in seg else None
+        out.append(_ANGLE.sub(lambda m, p=policy: sub(m, p), seg))
+    return " ; ".join(out)
 
 
 def _when_text(record: Record, stop: Fact | None, case: Case) -> str | None:
