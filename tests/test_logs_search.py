@@ -228,3 +228,158 @@ def test_window_search_keeps_links_and_connections_that_come_out_later(tmp_path,
     assert [m.mid for m in r.messages] == [1]
     assert [m.mid for m in r.related] == [2] and r.related[0].first("queued") is not None
     assert [c.icid for c in r.connections] == [5] and r.connections[0].first("icid_close") is not None
+
+
+# ---------------------------------------------------------------- window prefilter = full read
+
+W = 10  # the window of these tests: 10:00-10:10 in a 14-hour log
+
+
+def _day_log(hours: int = 14) -> list[str]:
+    """A busy appliance: a complete inbound message every 20 s (ids numbered upwards, as ESA does),
+    plus stories around the window at W:00-W:10: A (delayed since two hours before, delivered in the
+    window), B (starts in the window, delayed, delivered 90 minutes after it), C (starts just before
+    the window), a connection opened 30 minutes before that sends in the window, and a split in the
+    window whose copy is delivered two hours later."""
+    from datetime import timedelta
+
+    t0 = datetime(2024, 10, 7)
+    ev: list[tuple[datetime, str]] = []
+    mid, icid, dcid = 1000, 5000, 800
+    w = W * 3600
+
+    def at(sec: float, text: str) -> None:
+        ev.append((t0 + timedelta(seconds=sec), text))
+
+    specials = {w - 7200: "A", w + 8 * 60: "B", w - 2 * 60: "C", w - 1800: "K", w + 4 * 60: "S"}
+    for sec in range(0, hours * 3600, 20):
+        mid, icid, dcid = mid + 1, icid + 1, dcid + 1
+        who = specials.get(sec)
+        at(sec, f"New SMTP ICID {icid} interface Main (10.0.0.1) address 192.0.2.{icid % 250} reverse dns host "
+                f"mx{icid}.a.example verified yes")
+        at(sec, f"ICID {icid} ACCEPT SG UNKNOWNLIST match sbrs[none] SBRS 1.0")
+        at(sec + 1, f"Start MID {mid} ICID {icid}")
+        at(sec + 1, f"MID {mid} ICID {icid} From: <{(who or 'u').lower()}{mid}@a.example>")
+        at(sec + 1, f"MID {mid} ICID {icid} RID 0 To: <r{mid}@b.example>")
+        at(sec + 2, f"MID {mid} ready 1000 bytes from <{(who or 'u').lower()}{mid}@a.example>")
+        if who == "K":  # the connection stays open 35 minutes and sends a second message in the window
+            later = mid + 100_000
+            at(w + 5, f"Start MID {later} ICID {icid}")
+            at(w + 5, f"MID {later} ICID {icid} From: <k2@a.example>")
+            at(w + 6, f"Message finished MID {later} done")
+            at(w + 7, f"ICID {icid} close")
+        else:
+            at(sec + 3, f"ICID {icid} close")
+        if who == "S":  # split: the copy's lines come two hours later
+            copy = mid + 200_000
+            at(sec + 2, f"MID {mid} was split creating MID {copy} due to a per-recipient policy tcamp")
+            at(w + 7200, f"MID {copy} queued for delivery")
+            at(w + 7201, f"Message finished MID {copy} done")
+        if who in ("A", "B"):  # delayed every half hour, then delivered
+            end = w + 5 * 60 if who == "A" else w + 5400
+            t = sec + 5
+            while t < end:
+                at(t, f"New SMTP DCID {dcid} interface 10.0.0.5 address 192.0.2.26 port 25")
+                at(t, f"Delivery start DCID {dcid} MID {mid} to RID [0]")
+                at(t + 1, f"Delayed: DCID {dcid} MID {mid} to RID 0 - 4.3.2 - Not accepting messages at this "
+                          "time ('421', ['4.3.2 try again later'])")
+                at(t + 2, f"DCID {dcid} close")
+                t += 1800
+            at(end, f"New SMTP DCID {dcid + 50_000} interface 10.0.0.5 address 192.0.2.25 port 25")
+            at(end, f"Delivery start DCID {dcid + 50_000} MID {mid} to RID [0]")
+            at(end + 1, f"Message done DCID {dcid + 50_000} MID {mid} to RID [0]")
+            at(end + 1, f"Message finished MID {mid} done")
+        else:
+            at(sec + 3 + (150 if who == "C" else 0), f"Message finished MID {mid} done")
+    ev.sort(key=lambda e: e[0])  # stable: lines of one second keep their order
+    head = ["Mon Oct  7 00:00:00 2024 Info: Version: 15.0.0-104 SN: SN-DAY"]
+    return head + [f"{t:%a %b} {t.day:2d} {t:%H:%M:%S %Y} Info: {text}" for t, text in ev]
+
+
+def _sender(r, letter):
+    return next(m for m in r.messages if m.first("mid_from") and m.first("mid_from").get("sender").startswith(letter))
+
+
+def _signature(r):
+    def one(s):
+        return (s.appliance, getattr(s, "mid", None), s.icid, s.partial_start, s.partial_end,
+                [e.source for e in s.events], list(getattr(s, "links", [])))
+    return ([one(m) for m in r.messages], [one(m) for m in r.related], [one(c) for c in r.connections],
+            [e.source for e in r.context])
+
+
+def _both(monkeypatch, paths, **kw):
+    from diagnose.collectors import reader, search
+
+    monkeypatch.setattr(reader, "SKIP_CHUNK", 4096)  # a small log, many pieces to skip
+    monkeypatch.setattr(search, "GRACE", 64)  # finished stories leave the correlator soon (both reads alike)
+    monkeypatch.setattr(search, "PREFILTER_WINDOW", False)
+    full = api.find_stories(paths, **kw)
+    monkeypatch.setattr(search, "PREFILTER_WINDOW", True)
+    return full, api.find_stories(paths, **kw)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_window_prefilter_gives_the_full_reads_answer(tmp_path, monkeypatch, gz):
+    lines = _day_log()
+    p = tmp_path / ("mail_logs.current.gz" if gz else "mail_logs.current")
+    data = ("\n".join(lines) + "\n").encode()
+    p.write_bytes(gzip.compress(data) if gz else data)
+    full, pre = _both(monkeypatch, [str(p)], since="2024-10-07 10:00:00", until="2024-10-07 10:10:00")
+    assert _signature(pre) == _signature(full)
+    assert pre.lines_skipped > 0 and pre.stopped_early and pre.reads == 2  # A made the read start earlier
+    assert full.lines_parsed == len(lines) and not full.stopped_early and full.reads == 1
+    a = _sender(pre, "a")
+    assert not a.partial_start and a.events[0].ts.hour == W - 2  # began two hours before: looked back for it
+    b = _sender(pre, "b")
+    assert not b.partial_end and b.events[-1].ts.hour == W + 1  # ends after the window: read until it did
+    c = _sender(pre, "c")
+    assert c.events[0].ts < datetime(2024, 10, 7, W) and not c.partial_start
+    assert [m.first("queued").ts.hour for m in pre.related] == [W + 2]  # the split copy, two hours later
+    k = next(c for c in pre.connections if len(c.mids) == 2)
+    assert k.first("icid_new").ts.hour == W - 1 and k.first("icid_close").ts.hour == W
+    assert len(pre.messages) > 30
+
+
+def test_window_prefilter_without_look_back_or_early_stop(tmp_path, monkeypatch):
+    """A window with nothing older in it reads from MARGIN_MIN before; one at the end reads to the end."""
+    lines = _day_log()
+    p = tmp_path / "mail_logs.current"
+    p.write_text("\n".join(lines) + "\n")
+    full, pre = _both(monkeypatch, [str(p)], since="2024-10-07 03:30:00", until="2024-10-07 03:31:00")
+    assert _signature(pre) == _signature(full) and pre.messages and pre.stopped_early and pre.lines_skipped
+    assert pre.reads == 1 and pre.lines_parsed < len(lines) / 10
+    full, pre = _both(monkeypatch, [str(p)], since="2024-10-07 13:50:00")
+    assert _signature(pre) == _signature(full) and pre.lines_skipped > 0 and not pre.stopped_early
+    assert pre.lines_parsed < len(lines) / 4
+
+
+def test_window_prefilter_skips_whole_rotated_files(tmp_path, monkeypatch):
+    lines = _day_log()
+    cut = next(i for i, line in enumerate(lines) if " 08:30:00 " in line)
+    old, new = tmp_path / "mail_logs.@20241007T000000.s", tmp_path / "mail_logs.current"
+    old.write_text("\n".join(lines[:cut]) + "\n")
+    new.write_text("\n".join(lines[cut:]) + "\n")
+    full, pre = _both(monkeypatch, [str(tmp_path)], since="2024-10-07 10:00:00", until="2024-10-07 10:10:00")
+    assert _signature(pre) == _signature(full)
+    assert all(m.appliance == "SN-DAY" for m in pre.messages)  # the header of the skipped file still names it
+    # the delayed message A began in the older file: the look-back reads it again
+    assert any(e.source.startswith(str(old)) for m in pre.messages for e in m.events)
+
+
+def test_window_prefilter_falls_back_where_the_order_does_not_hold(tmp_path, monkeypatch):
+    """A file whose time steps back more than SLACK is read from its beginning; syslog lines (no year,
+    hosts) are never skipped."""
+    lines = _day_log()
+    k = next(i for i, line in enumerate(lines) if " 11:00:00 " in line)
+    shuffled = lines[k:k + 3000] + lines[:k] + lines[k + 3000:]  # an hour of lines pasted at the front
+    p = tmp_path / "mail_logs.current"
+    p.write_text("\n".join(shuffled) + "\n")
+    full, pre = _both(monkeypatch, [str(p)], since="2024-10-07 10:00:00", until="2024-10-07 10:10:00")
+    assert _signature(pre) == _signature(full) and pre.lines_skipped == 0
+    syslog = [f"Oct  7 {line[11:19]} esa1 mail_logs: {line[25:]}" for line in lines[1:]]
+    s = tmp_path / "syslog" / "maillog"
+    s.parent.mkdir()
+    s.write_text("\n".join(syslog) + "\n")
+    full, pre = _both(monkeypatch, [str(s)], since="2024-10-07 10:00:00", until="2024-10-07 10:10:00", year=2024)
+    assert _signature(pre) == _signature(full) and pre.lines_skipped == 0 and pre.messages

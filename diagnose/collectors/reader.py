@@ -12,6 +12,12 @@
   file's `Version: ... SN:` header, or the syslog host of the line.
 - Year-less syslog timestamps take `year` when given, else the file's modification year,
   rolled back one year when the date would lie after the file time (New Year crossing).
+- Time-window reads (`LogReader(..., start=when)`): in the file format every line starts with a
+  24-character timestamp and a file is in time order (nearly: the real Cribl sample steps back a
+  few seconds now and then), so whole files of a rotated set, and 8 MiB pieces of a file, whose
+  last line is older than `start - SLACK` are skipped after reading only that line's timestamp
+  (their newlines are counted, so line numbers stay those of a full read). Syslog files (no
+  year, several hosts, no order we can rely on) are read in full.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from diagnose.collectors.envelope import YearlessTime
 from diagnose.model import InputError
 
 CHUNK = 1 << 20
+SKIP_CHUNK = 8 << 20  # piece of a file skipped (or not) on its last line's timestamp
+SLACK = timedelta(minutes=5)  # back-steps of time order tolerated inside a file-format file
 MAX_LINE = 64 * 1024  # characters kept of an overlong line; the rest is skipped
 
 # One log line as the reader hands it on: (source path, line number, ts, appliance, level, text)
@@ -49,6 +57,7 @@ class LogFile:
     mtime: datetime
     first_ts: datetime | None = None
     serial: str = ""  # from the file's Version header, when it has one
+    ordered: bool = False  # file format (full timestamps, one appliance): lines in time order
     errors: list[str] = field(default_factory=list)
 
     def open(self) -> BinaryIO:
@@ -105,15 +114,96 @@ def _peek(lf: LogFile) -> None:
         for n, line in enumerate(raw_lines(lf)):
             if n >= 50:
                 break
-            ts, _level, _host, text = envelope.split(line)
+            ts, _level, host, text = envelope.split(line)
             if not lf.serial and text.startswith("Version: "):
                 m = _SN.match(text)
                 if m:
                     lf.serial = m.group(2)
             if lf.first_ts is None and ts is not None:
                 lf.first_ts = ctx.resolve(ts)
+                # a syslog line (no year, a host) makes the file one whose order we do not rely on
+                lf.ordered = type(ts) is datetime and not host and _line_ts(line.encode()) is not None
     except OSError as exc:
         lf.errors.append(f"{lf.display}: {exc}")
+
+
+@dataclass
+class Skipped:
+    """What a time-window read of one file left out: lines (for the numbers) and bytes."""
+
+    lines: int = 0
+    bytes: int = 0
+    serial: str = ""  # the last `Version: ... SN:` header in the skipped part
+
+
+def _line_ts(line: bytes) -> datetime | None:
+    """The file-format timestamp of a raw line (`Www Mmm dD HH:MM:SS YYYY `), else None."""
+    if len(line) < 26 or line[24:25] != b" " or line[3:4] != b" ":
+        return None
+    head = line[:24].decode("ascii", "replace")
+    return envelope._full_ts(head) if head[:3] in envelope.WEEKDAYS else None
+
+
+def _skip_before(fh: BinaryIO, start: datetime, sk: Skipped, lf: LogFile, err: list[str]) -> tuple[bytes, bytes]:
+    """Read past the pieces whose last line is older than start - SLACK: (whole lines to read, rest).
+
+    Only the first and last line of each piece are looked at: when they are not file-format
+    timestamps, or step back more than SLACK, the order is not what we rely on and the file is
+    read from its beginning (`sk` reset)."""
+    limit = start - SLACK
+    tail = b""
+    prev: datetime | None = None
+    while True:
+        try:
+            data = fh.read(SKIP_CHUNK)
+        except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            err.append(f"{lf.display}: unreadable after this point ({exc})")
+            return b"", b""
+        if not data:
+            return b"", tail
+        data = tail + data if tail else data
+        end = data.rfind(b"\n")
+        if end < 0:
+            return b"", data  # one endless line: the normal reader cuts it
+        last = _line_ts(data[data.rfind(b"\n", 0, end) + 1 : end + 1])
+        first = _line_ts(data[: data.find(b"\n") + 1])
+        if last is None or first is None:  # not a file-format line to go by: read from here
+            return data[: end + 1], data[end + 1 :]
+        if (prev is not None and first < prev - SLACK) or last < first - SLACK:
+            if sk.lines:  # the order does not hold: what was skipped may hold window lines
+                try:
+                    fh.seek(0)
+                except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+                    err.append(f"{lf.display}: {exc}")
+                    return b"", b""
+                sk.lines = sk.bytes = 0
+                sk.serial = ""
+                return b"", b""
+            return data[: end + 1], data[end + 1 :]
+        if last >= limit:
+            return data[: end + 1], data[end + 1 :]
+        prev = last
+        sk.lines += data.count(b"\n", 0, end + 1)
+        sk.bytes += end + 1
+        v = data.rfind(b" Version: ", 0, end + 1)
+        if v >= 0:
+            m = _SN.search(data[v : data.find(b"\n", v)].decode("utf-8", "replace"))
+            if m:
+                sk.serial = m.group(2)
+        tail = data[end + 1 :]
+
+
+def _decode(data: bytes) -> list[str]:
+    """Whole lines (data ends with a newline) -> decoded lines, as raw_blocks cuts them."""
+    text = data[:-1].decode("utf-8", "replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if text.endswith("\r"):
+            text = text[:-1]
+    lines = text.split("\n")
+    if max(map(len, lines)) > MAX_LINE:
+        lines = [line[:MAX_LINE] for line in lines]
+    return lines
 
 
 def raw_lines(lf: LogFile, errors: list[str] | None = None) -> Iterator[str]:
@@ -122,8 +212,11 @@ def raw_lines(lf: LogFile, errors: list[str] | None = None) -> Iterator[str]:
         yield from block
 
 
-def raw_blocks(lf: LogFile, errors: list[str] | None = None) -> Iterator[list[str]]:
-    """The file's lines, a list per 1 MiB chunk (the fast path loops over these in one frame)."""
+def raw_blocks(lf: LogFile, errors: list[str] | None = None, start: datetime | None = None,
+               skipped: Skipped | None = None) -> Iterator[list[str]]:
+    """The file's lines, a list per 1 MiB chunk (the fast path loops over these in one frame).
+    With `start` (a file in time order): pieces of lines all older than start - SLACK are left
+    out, counted in `skipped`."""
     err = errors if errors is not None else lf.errors
     try:
         fh = lf.open()
@@ -132,6 +225,10 @@ def raw_blocks(lf: LogFile, errors: list[str] | None = None) -> Iterator[list[st
         return
     with fh:
         buf = b""
+        if start is not None:
+            whole, buf = _skip_before(fh, start, skipped if skipped is not None else Skipped(), lf, err)
+            if whole:
+                yield _decode(whole)
         skipping = False  # inside the tail of an overlong line
         while True:
             try:
@@ -218,9 +315,13 @@ class FileContext:
 class LogReader:
     """Iterate the lines of many files in time order: `for path, lineno, ts, appliance, level, text in reader`."""
 
-    def __init__(self, paths: Iterable[str | os.PathLike], year: int | None = None) -> None:
+    def __init__(self, paths: Iterable[str | os.PathLike], year: int | None = None,
+                 start: datetime | None = None) -> None:
         self.files = expand(paths)
         self.year = year
+        self.start = start  # lines older than this (less SLACK) may be left out, where the order allows
+        self.skipped = Skipped()  # what `start` left out, all files together
+        self.lines_read = 0  # lines handed on by __iter__ (a file's count is added when it ends or the read stops)
         self.errors: list[str] = []
         groups: dict[tuple[str, str], list[LogFile]] = {}
         for lf in self.files:
@@ -243,13 +344,40 @@ class LogReader:
 
     def _set_lines(self, files: list[LogFile]) -> Iterator[Line]:
         appliance = ""
-        for lf in files:
+        start = self.start
+        for i, lf in enumerate(files):
+            ordered = start is not None and lf.ordered
+            nxt = files[i + 1].first_ts if i + 1 < len(files) else None
+            if ordered and nxt is not None and files[i + 1].ordered and nxt < start - 2 * SLACK:  # type: ignore[operator]
+                # the next file of the set begins before the window: this one is all older
+                appliance = lf.serial or appliance
+                with contextlib.suppress(OSError):
+                    self.skipped.bytes += lf.path.stat().st_size
+                continue
             ctx = FileContext(lf, self.year, appliance)
             parse = ctx.parse
             display = lf.display
-            for n, raw in enumerate(raw_lines(lf, self.errors), 1):
-                ts, app, level, text = parse(raw)
-                yield display, n, ts, app, level, text
+            sk = Skipped()
+            n = 0
+            try:
+                for block in raw_blocks(lf, self.errors, start if ordered else None, sk):
+                    if not n and sk.lines:  # the skipped part comes first (it is known when the first block is)
+                        n = sk.lines
+                        self.skipped.lines += sk.lines
+                        self.skipped.bytes += sk.bytes
+                        if sk.serial:
+                            ctx.appliance = sk.serial
+                    for raw in block:
+                        n += 1
+                        ts, app, level, text = parse(raw)
+                        yield display, n, ts, app, level, text
+            finally:  # also when the consumer stops early
+                if n:
+                    self.lines_read += n - sk.lines
+            if not n and sk.lines:  # all of the file was older
+                self.skipped.lines += sk.lines
+                self.skipped.bytes += sk.bytes
+                ctx.appliance = sk.serial or ctx.appliance
             appliance = ctx.appliance
 
     def blocks(self) -> Iterator[tuple[FileContext, str, int, list[str]]]:

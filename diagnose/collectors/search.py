@@ -14,7 +14,12 @@ connections. Big logs are prefiltered on bytes before any line is parsed:
 
 The kept lines are correlated into stories (collectors/correlate.py) and the stories are
 filtered by every criterion of the query. A query with a time window only (no needle) parses
-everything once. Times are appliance-local, as logged.
+everything once, except what the window rules out (`_stream_window`): in file-format logs, which
+are in time order, the reader leaves out the pieces older than the window less MARGIN_MIN (after
+reading only their last line's timestamp), and the read stops once it is past the window and
+every story with a line near it has finished and left the correlator. A story of the answer
+whose beginning may lie in the part left out is checked, and the read starts earlier when
+needed, so the answer is the full read's. Times are appliance-local, as logged.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from typing import Any
 
 from diagnose.collectors import catalogue
 from diagnose.collectors.correlate import CONTEXT_KINDS, IDLE, MAX_OPEN, REJECT_ACTIONS, Correlator, to_events
-from diagnose.collectors.reader import FileContext, LogFile, LogReader
+from diagnose.collectors.reader import SLACK, FileContext, LogFile, LogReader, Skipped
 from diagnose.model import ConnectionStory, Event, InputError, MessageStory, Query
 
 SCAN_CHUNK = 8 << 20
@@ -57,6 +62,10 @@ class SearchResult:
     lines_parsed: int = 0
     passes: int = 0
     evicted: int = 0  # open stories that went quiet and were emitted early, partial_end (full-read search)
+    lines_skipped: int = 0  # window search: lines left out before the window (never parsed) by its last read
+    reads: int = 0  # window search: reads (1, or more when a story of the answer began before the first one)
+    stopped_early: bool = False  # window search: the read stopped after the window's stories ended
+    disordered: bool = False  # window search: time stepped back more than reader.SLACK (no skip, no stop)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -602,28 +611,101 @@ def _correlate(q: Query, reader: LogReader, res: SearchResult,
                kept: list[tuple[tuple[int, int], int, Event]] | None,
                progress: Callable[[int, int], None] | None = None) -> None:
     if kept is None:  # everything is read: open stories gone quiet leave early (partial_end), memory stays bounded
-        corr = Correlator(idle=IDLE, max_open=MAX_OPEN)
-        _stream_all(q, reader, res, corr, progress)
-    else:  # only the lines of the wanted ids: few, and kept whole
-        corr = Correlator()
-        kept.sort(key=lambda k: (k[0], k[1]))
-        events = [k[2] for k in kept]
-        if len(reader.sets) > 1:  # several sets: merge by time, stable for lines of one file
-            events.sort(key=lambda e: e.ts or datetime.min)
-        for ev in events:
-            corr.feed(ev)
-        _collect(q, res, corr.drain() + corr.finish(), corr)
+        _stream_window(q, reader, res, progress)
+        return
+    # only the lines of the wanted ids: few, and kept whole
+    corr = Correlator()
+    kept.sort(key=lambda k: (k[0], k[1]))
+    events = [k[2] for k in kept]
+    if len(reader.sets) > 1:  # several sets: merge by time, stable for lines of one file
+        events.sort(key=lambda e: e.ts or datetime.min)
+    for ev in events:
+        corr.feed(ev)
+    _collect(q, res, corr.drain() + corr.finish(), corr)
     _finish(q, res)
 
 
+PREFILTER_WINDOW = True  # False: the window search reads everything (the reference the tests compare with)
 MARGIN_MIN = 10  # minutes around the window whose stories are kept as candidates for links and connections
 RECENT_STORIES = 20_000  # stories kept back (not matching) so that a later match finds an earlier link or connection
 
 
+GRACE = 4096  # finished stories the correlator keeps for late lines (its default)
+LOOK_BACK = IDLE + IDLE / 4  # how much earlier a read starts again when a story may begin before it
+_OPENERS = {"mid_start": ("m", "mid"), "generated": ("m", "mid"), "bounce_generated": ("m", "mid"),
+            "policy_split": ("m", "new_mid"), "rewritten": ("m", "new_mid"), "isq_reinjected": ("m", "new_mid"),
+            "icid_new": ("c", "icid"), "dcid_new": ("d", "dcid")}
+
+
+def _stream_window(q: Query, reader: LogReader, res: SearchResult,
+                   progress: Callable[[int, int], None] | None) -> None:
+    """The full-read search, left out what the window rules out; the same answer as a read of everything.
+
+    The read starts MARGIN_MIN before `since` (the reader skips older pieces of file-format files,
+    and reads syslog files whole). A story of the answer marked partial_start may then have begun
+    in the part left out: ESA numbers MIDs, ICIDs and DCIDs upwards, so one whose id is below the
+    first id opened after the start (per appliance) may have; then the read starts LOOK_BACK
+    earlier (twice at most), then at the beginning. A story quiet for IDLE is evicted the same
+    way, but the sweeps are timed from the first line read: a story quiet for between IDLE and
+    IDLE + IDLE/4 may be split where a read of everything would not split it (or the reverse)."""
+    start = q.since - timedelta(minutes=MARGIN_MIN) if q.since is not None and PREFILTER_WINDOW else None
+    reader.lines_read = 0
+    for attempt in range(4):
+        res.reads = attempt + 1
+        reader.start = start if attempt < 3 else None  # the fourth read reads everything
+        reader.skipped = Skipped()
+        for name in ("connections", "messages", "related", "context"):
+            setattr(res, name, [])
+        res.matched = set()
+        opened = _stream_all(q, reader, res, Correlator(grace=GRACE, idle=IDLE, max_open=MAX_OPEN), progress)
+        _finish(q, res)
+        res.lines_skipped = reader.skipped.lines
+        if reader.skipped.lines == 0 and reader.skipped.bytes == 0:
+            return
+        if res.disordered:  # the order the skip relied on does not hold: read everything
+            start = None
+            continue
+        if not _may_begin_earlier(res, opened):
+            return
+        start -= LOOK_BACK  # type: ignore[operator]
+
+
+_WAITED = ("quarantine", "isq_")  # kinds of a message that may sit for days without a line (never evicted as quiet)
+
+
+def _may_begin_earlier(res: SearchResult, opened: dict) -> bool:
+    """Could a story of the answer have lines before the read started? Its first line is missing,
+    its id is older than the first one opened in the read, and it has a line less than LOOK_BACK
+    after the read's first line (a read of everything would have evicted one quiet for longer),
+    or it waited in a quarantine."""
+    none = 1 << 62
+    first = opened.get("first")
+    if first is None:
+        return False
+
+    def early(evs: list[Event]) -> bool:
+        ts = next((e.ts for e in evs if e.ts is not None), None)
+        return ts is None or ts < first + LOOK_BACK or any(e.kind.startswith(_WAITED) for e in evs)
+
+    for m in res.messages + res.related:
+        if m.partial_start and m.mid < opened.get(("m", m.appliance), none) and early(m.events):
+            return True
+        opened_here = {e.fields.get("dcid") for e in m.events if e.kind == "dcid_new"}
+        for e in m.events:
+            d = e.fields.get("dcid")
+            if isinstance(d, int) and 0 < d < opened.get(("d", m.appliance), none) and d not in opened_here \
+                    and early([e]):
+                return True
+    return any(c.partial_start and c.icid and c.icid < opened.get(("c", c.appliance), none) and early(c.events)
+               for c in res.connections)
+
+
 def _stream_all(q: Query, reader: LogReader, res: SearchResult, corr: Correlator,
-                progress: Callable[[int, int], None] | None) -> None:
-    """Read and correlate everything, keeping only what the answer can need: stories that match,
-    stories near the window, and a bounded set of recent ones for connections and links."""
+                progress: Callable[[int, int], None] | None) -> dict:
+    """Read and correlate (everything the reader gives), keeping only what the answer can need:
+    stories that match, stories near the window, and a bounded set of recent ones for connections
+    and links. Past the window, stops when no story near it is open and no link is awaited.
+    Returns the first id opened per (m|c|d, appliance), and the first line's time as "first"."""
     margin = timedelta(minutes=MARGIN_MIN)
     lo = q.since - margin if q.since else None
     hi = q.until + margin if q.until else None
@@ -696,19 +778,66 @@ def _stream_all(q: Query, reader: LogReader, res: SearchResult, corr: Correlator
                     if len(recent_c) > RECENT_STORIES:
                         recent_c.popitem(last=False)
 
+    def all_quiet() -> bool:
+        """Nothing near the window still open (or finished but still taking late lines), no link awaited."""
+        if wanted or wanted_c:
+            return False
+        return not any(near(s) for table in (corr.msgs, corr.conns, corr.grace) for s in table.values())
+
+    # past this time (less the back-steps a file may make) no line can fall near the window any more
+    stop_after = hi + SLACK if hi is not None and PREFILTER_WINDOW else None
+    next_check = datetime.min
+    opened: dict = {}  # (m|c|d, appliance) -> the first id opened; "first" -> the first line's time
     tally = [0, 0]
     total = reader.total_bytes
     approx = 0
-    for ev in to_events(reader, tally):
+    res.stopped_early = res.disordered = False
+    prev_ts = latest = None
+    passed = False
+    context = corr.context
+    window_context: list[Event] = []
+
+    def in_window(e: Event) -> bool:
+        return _in_window(q, [e])
+
+    lines = iter(reader)
+    events = to_events(lines, tally)
+    for ev in events:
         corr.feed(ev)
+        op = _OPENERS.get(ev.kind)
+        if op is not None:
+            v = ev.fields.get(op[1])
+            k = (op[0], ev.appliance)
+            if isinstance(v, int) and v < opened.get(k, 1 << 62):
+                opened[k] = v
+        if context and context[-1] is ev and in_window(ev) and len(window_context) < 10_000:
+            window_context.append(ev)  # as it comes: the correlator keeps only the latest ones
         if corr.out:
             take(corr.drain())
+        if "first" not in opened and ev.ts is not None:
+            opened["first"] = ev.ts
+            passed = stop_after is None or ev.ts <= stop_after  # the read began before the stop point
         if progress is not None:
             approx += len(ev.text) + 32  # about the line's size: the bar is a rough guide here
             if not tally[0] & 0x3FFF:
-                progress(approx, total)
+                progress(approx + reader.skipped.bytes, total)
+        ts = ev.ts
+        if ts is not prev_ts and ts is not None:  # a new second: is the time order what the stop relies on?
+            prev_ts = ts
+            if latest is None or ts > latest:
+                latest = ts
+            elif ts < latest - SLACK:
+                res.disordered = True
+        if stop_after is not None and ts is not None and ts > stop_after and ts >= next_check \
+                and passed and not res.disordered:
+            next_check = ts + timedelta(seconds=30)  # log time: the check walks the open stories
+            if all_quiet():
+                res.stopped_early = True
+                break
+    events.close()
+    lines.close()  # type: ignore[attr-defined]  # the reader counts the lines it handed on
     take(corr.finish())
-    res.lines_parsed = tally[0]
+    res.lines_parsed = reader.lines_read  # every read so far (a stopped generator leaves no tally)
     res.bytes_read = total
     res.passes = 1
     res.evicted = corr.evicted
@@ -723,7 +852,8 @@ def _stream_all(q: Query, reader: LogReader, res: SearchResult, corr: Correlator
                 todo.append(o)
     res.messages = list(keep_m.values())
     res.connections = list(keep_c.values())
-    res.context = [e for e in corr.context if _in_window(q, [e])]
+    res.context = window_context
+    return opened
 
 
 def _collect(q: Query, res: SearchResult, stories: list, corr: Correlator) -> None:
