@@ -1465,6 +1465,27 @@ scenario("hat_system_limit", "A bulk sender opens more parallel connections than
             icid=882021)],
          ["HAT-SYSTEM-LIMIT", "HAT-LISTENER-REJECTED", "HAT-FIX-LISTENER-CONCURRENCY", "HAT-FIX-CONNECTIONS"])
 
+L = Log("2026-11-26 10:15:00")
+L.connect(882025, "198.51.100.125", "relay.agency.example", "yes", sbrs="2.8")
+L("Start MID 7525 ICID 882025", 1)
+L("MID 7525 ICID 882025 From: <events@agency.example>")
+L("MID 7525 ICID 882025 RID 0 To: <anna@example.com>")
+L("ICID 882025 Receiving Failed: Too Many Recipients", 1)
+L("ICID 882025 close")
+L.connect(882026, "198.51.100.125", "relay.agency.example", "yes", sbrs="2.8")
+L("Start MID 7526 ICID 882026", 1)
+L("MID 7526 ICID 882026 From: <events@agency.example>")
+L("MID 7526 ICID 882026 To: <former.staff@example.com> Rejected by RAT")
+L("ICID 882026 Receiving Failed: No recipients specified", 1)
+L("ICID 882026 close")
+scenario("hat_receiving_limits", "One host's message is cut off at the policy's recipients-per-message limit, and "
+         "its next message has no accepted recipient. The 'Receiving Failed' reasons are the qlogmsgs templates of "
+         "esa-pipeline.md §14 (no real sample of these two).", L, {"ip": "198.51.100.125"},
+         [E("rejected", "hat", "session_limit", kinds=("raise_limit",), reason="toomanyconn", icid=882025),
+          E("rejected", "hat", "no_valid_recipients", kinds=("sender_fix",), reason="userunknown", icid=882026)],
+         ["HAT-RECEIVING-SESSION-LIMIT", "HAT-RECEIVING-NO-RECIPIENTS", "HAT-FIX-SESSION-LIMIT",
+          "HAT-FIX-NO-RECIPIENTS"])
+
 L = Log("2026-11-26 10:30:00")
 L.connect(882030, "10.1.5.22", "exch03.corp.example", "yes", "RELAY", "RELAYLIST", "10.1.5.0/24", "not enabled",
           "not enabled", "Internal (10.1.1.25)")
