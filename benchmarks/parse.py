@@ -83,7 +83,8 @@ def report(label: str, results: list[dict], total_lines: int | None = None) -> N
     print(f"{label}: {lines / med:,.0f} lines/s wall (median of {len(secs)}: {med:.2f} s; runs "
           + ", ".join(f"{s:.2f}" for s in secs) + f"); {lines / cpu:,.0f} lines per CPU second ({cpu:.2f} s CPU)")
     r0 = results[0]
-    print(f"  recognised {r0['recognized'] / lines:.4%}, connections {r0['connections']:,}, "
+    share = "" if total_lines else f"recognised {r0['recognized'] / lines:.4%}, "
+    print(f"  {share}connections {r0['connections']:,}, "
           f"messages {r0['messages']:,}, peak RSS {max(r['rss_mb'] for r in results):.0f} MB")
     if "open_messages" in r0:
         print(f"  open at the end of the log: {r0['open_messages']:,} messages "

@@ -122,3 +122,23 @@ def test_missing_path_is_an_input_error(tmp_path):
     empty.mkdir()
     with pytest.raises(InputError):
         LogReader([empty])
+
+
+def test_reader_start_leaves_out_older_pieces_and_keeps_line_numbers(tmp_path, monkeypatch):
+    from diagnose.collectors import reader as reader_mod
+
+    monkeypatch.setattr(reader_mod, "SKIP_CHUNK", 1024)
+    body = HEADER.format(sn="SN-7") + "".join(
+        f"Wed Nov 19 {9 + n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d} 2014 Info: ICID {n} close\n"
+        for n in range(1020, 7200, 5))
+    p = tmp_path / "mail_logs.s"
+    p.write_text(body)
+    every = list(LogReader([p]))
+    r = LogReader([p], start=datetime(2014, 11, 19, 10, 30))
+    some = list(r)
+    assert some == every[len(every) - len(some):]  # same sources, numbers, times, appliance
+    assert r.skipped.lines == len(every) - len(some) > 700 and r.lines_read == len(some)
+    assert some[0][2] >= datetime(2014, 11, 19, 10, 20) and some[0][3] == "SN-7"  # within SLACK and a piece
+    gz = tmp_path / "mail_logs.c.gz"
+    gz.write_bytes(gzip.compress(body.encode()))
+    assert list(LogReader([gz], start=datetime(2014, 11, 19, 10, 30)))[0][1:] == some[0][1:]

@@ -327,7 +327,7 @@ def test_window_prefilter_gives_the_full_reads_answer(tmp_path, monkeypatch, gz)
     p.write_bytes(gzip.compress(data) if gz else data)
     full, pre = _both(monkeypatch, [str(p)], since="2024-10-07 10:00:00", until="2024-10-07 10:10:00")
     assert _signature(pre) == _signature(full)
-    assert pre.lines_skipped > 0 and pre.stopped_early and pre.reads == 2  # A made the read start earlier
+    assert pre.lines_skipped > 0 and pre.stopped_early and pre.reads == 3  # A: an hour earlier, then 7.5 h
     assert full.lines_parsed == len(lines) and not full.stopped_early and full.reads == 1
     a = _sender(pre, "a")
     assert not a.partial_start and a.events[0].ts.hour == W - 2  # began two hours before: looked back for it
@@ -376,10 +376,22 @@ def test_window_prefilter_falls_back_where_the_order_does_not_hold(tmp_path, mon
     p = tmp_path / "mail_logs.current"
     p.write_text("\n".join(shuffled) + "\n")
     full, pre = _both(monkeypatch, [str(p)], since="2024-10-07 10:00:00", until="2024-10-07 10:10:00")
-    assert _signature(pre) == _signature(full) and pre.lines_skipped == 0
+    assert _signature(pre) == _signature(full) and pre.lines_skipped == 0 and pre.disordered
     syslog = [f"Oct  7 {line[11:19]} esa1 mail_logs: {line[25:]}" for line in lines[1:]]
     s = tmp_path / "syslog" / "maillog"
     s.parent.mkdir()
     s.write_text("\n".join(syslog) + "\n")
     full, pre = _both(monkeypatch, [str(s)], since="2024-10-07 10:00:00", until="2024-10-07 10:10:00", year=2024)
     assert _signature(pre) == _signature(full) and pre.lines_skipped == 0 and pre.messages
+    assert not pre.stopped_early and pre.lines_parsed == len(syslog)
+
+
+def test_window_prefilter_reads_again_when_skipped_pieces_step_back(tmp_path, monkeypatch):
+    """Time stepping back between pieces already being skipped: the file is read from its beginning."""
+    lines = _day_log()
+    a, b, c = (next(i for i, line in enumerate(lines) if f" 0{h}:00:00 " in line) for h in (3, 6, 7))
+    moved = lines[:a] + lines[b:c] + lines[a:b] + lines[c:]  # 06:00-07:00 logged before 03:00-06:00
+    p = tmp_path / "mail_logs.current"
+    p.write_text("\n".join(moved) + "\n")
+    full, pre = _both(monkeypatch, [str(p)], since="2024-10-07 10:00:00", until="2024-10-07 10:10:00")
+    assert _signature(pre) == _signature(full) and pre.lines_skipped == 0 and pre.disordered

@@ -180,17 +180,46 @@ def _skip_before(fh: BinaryIO, start: datetime, sk: Skipped, lf: LogFile, err: l
                 sk.serial = ""
                 return b"", b""
             return data[: end + 1], data[end + 1 :]
-        if last >= limit:
-            return data[: end + 1], data[end + 1 :]
+        if last >= limit:  # the start is in this piece: leave out its lines before (bisected on their times)
+            cut = _bisect(data, end + 1, limit)
+            if cut:
+                sk.lines += data.count(b"\n", 0, cut)
+                sk.bytes += cut
+                _serial(data, cut, sk)
+            return data[cut : end + 1], data[end + 1 :]
         prev = last
         sk.lines += data.count(b"\n", 0, end + 1)
         sk.bytes += end + 1
-        v = data.rfind(b" Version: ", 0, end + 1)
-        if v >= 0:
-            m = _SN.search(data[v : data.find(b"\n", v)].decode("utf-8", "replace"))
-            if m:
-                sk.serial = m.group(2)
+        _serial(data, end + 1, sk)
         tail = data[end + 1 :]
+
+
+def _serial(data: bytes, upto: int, sk: Skipped) -> None:
+    """The appliance named by the last `Version: ... SN:` header left out, if any."""
+    v = data.rfind(b" Version: ", 0, upto)
+    if v >= 0:
+        m = _SN.search(data[v : data.find(b"\n", v)].decode("utf-8", "replace"))
+        if m:
+            sk.serial = m.group(2)
+
+
+def _bisect(data: bytes, size: int, limit: datetime) -> int:
+    """Offset of a line start in data[:size] before which every line is older than `limit` + SLACK
+    (lines are in time order within SLACK): the lines before it can be left out."""
+    lo, hi = 0, size  # invariant: the line starting at lo (if lo > 0) is older than limit
+    while hi - lo > 4096:
+        mid = (lo + hi) // 2
+        ls = data.find(b"\n", mid, size) + 1
+        if ls <= 0 or ls >= size:
+            break
+        ts = _line_ts(data[ls : ls + 26])
+        if ts is None:
+            break  # not a line to go by: keep what is known
+        if ts < limit:
+            lo = ls
+        else:
+            hi = mid
+    return lo
 
 
 def _decode(data: bytes) -> list[str]:

@@ -631,7 +631,8 @@ RECENT_STORIES = 20_000  # stories kept back (not matching) so that a later matc
 
 
 GRACE = 4096  # finished stories the correlator keeps for late lines (its default)
-LOOK_BACK = IDLE + IDLE / 4  # how much earlier a read starts again when a story may begin before it
+LOOK_BACK = IDLE + IDLE / 4  # a story quiet this long before the read's first line was evicted by a full read
+STEPS = (timedelta(hours=1), LOOK_BACK)  # how much earlier each new read starts (a delayed message retries hourly)
 _OPENERS = {"mid_start": ("m", "mid"), "generated": ("m", "mid"), "bounce_generated": ("m", "mid"),
             "policy_split": ("m", "new_mid"), "rewritten": ("m", "new_mid"), "isq_reinjected": ("m", "new_mid"),
             "icid_new": ("c", "icid"), "dcid_new": ("d", "dcid")}
@@ -644,8 +645,8 @@ def _stream_window(q: Query, reader: LogReader, res: SearchResult,
     The read starts MARGIN_MIN before `since` (the reader skips older pieces of file-format files,
     and reads syslog files whole). A story of the answer marked partial_start may then have begun
     in the part left out: ESA numbers MIDs, ICIDs and DCIDs upwards, so one whose id is below the
-    first id opened after the start (per appliance) may have; then the read starts LOOK_BACK
-    earlier (twice at most), then at the beginning. A story quiet for IDLE is evicted the same
+    first id opened after the start (per appliance) may have; then the read starts earlier (an
+    hour, then LOOK_BACK more), then at the beginning. A story quiet for IDLE is evicted the same
     way, but the sweeps are timed from the first line read: a story quiet for between IDLE and
     IDLE + IDLE/4 may be split where a read of everything would not split it (or the reverse)."""
     start = q.since - timedelta(minutes=MARGIN_MIN) if q.since is not None and PREFILTER_WINDOW else None
@@ -667,7 +668,7 @@ def _stream_window(q: Query, reader: LogReader, res: SearchResult,
             continue
         if not _may_begin_earlier(res, opened):
             return
-        start -= LOOK_BACK  # type: ignore[operator]
+        start -= STEPS[min(attempt, len(STEPS) - 1)]  # type: ignore[operator]
 
 
 _WAITED = ("quarantine", "isq_")  # kinds of a message that may sit for days without a line (never evicted as quiet)
@@ -779,13 +780,18 @@ def _stream_all(q: Query, reader: LogReader, res: SearchResult, corr: Correlator
                         recent_c.popitem(last=False)
 
     def all_quiet() -> bool:
-        """Nothing near the window still open (or finished but still taking late lines), no link awaited."""
+        """No story with a line in the window still open (or finished but still taking late lines), and
+        no link or connection of a kept story awaited: later lines cannot change the answer (stories
+        only near the window are in it only as such a link or connection)."""
         if wanted or wanted_c:
             return False
-        return not any(near(s) for table in (corr.msgs, corr.conns, corr.grace) for s in table.values())
+        return not any(_in_window(q, s.events) for table in (corr.msgs, corr.conns, corr.grace)
+                       for s in table.values())
 
-    # past this time (less the back-steps a file may make) no line can fall near the window any more
-    stop_after = hi + SLACK if hi is not None and PREFILTER_WINDOW else None
+    # past this time (less the back-steps a file may make) no line can fall in the window any more
+    # (syslog files: no year, several hosts, no order known to hold: read to the end)
+    ordered = all(lf.ordered for lf in reader.files)
+    stop_after = q.until + SLACK if q.until is not None and PREFILTER_WINDOW and ordered else None
     next_check = datetime.min
     opened: dict = {}  # (m|c|d, appliance) -> the first id opened; "first" -> the first line's time
     tally = [0, 0]
