@@ -395,3 +395,29 @@ def test_window_prefilter_reads_again_when_skipped_pieces_step_back(tmp_path, mo
     p.write_text("\n".join(moved) + "\n")
     full, pre = _both(monkeypatch, [str(p)], since="2024-10-07 10:00:00", until="2024-10-07 10:10:00")
     assert _signature(pre) == _signature(full) and pre.lines_skipped == 0 and pre.disordered
+
+
+@pytest.fixture(scope="module")
+def cribl_copies(tmp_path_factory, data_dir):
+    """20 copies of the Cribl sample, ten seconds apart, ids shifted (benchmarks/common.py builds it)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_common", data_dir.parent.parent / "benchmarks" / "common.py")
+    common = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(common)
+    return str(common.build(20_000, tmp_path_factory.mktemp("copies") / "mail_logs.current"))
+
+
+@pytest.mark.parametrize(("since", "until"), [("09:17:38", "09:17:39"), ("09:18:01", "09:18:33"), ("09:19:46", None),
+                                              (None, "09:17:00")])
+def test_window_prefilter_on_the_real_sample(cribl_copies, monkeypatch, since, until):
+    """The Cribl sample steps back up to 8 seconds now and then: the same answer as the full read."""
+    from diagnose.collectors import reader, search
+
+    monkeypatch.setattr(search, "MARGIN_MIN", 0)  # 200 seconds of log: no lead, so that the skip and stop are used
+    for mod in (search, reader):
+        monkeypatch.setattr(mod, "SLACK", search.timedelta(seconds=9))
+    day = "2014-11-19 "
+    full, pre = _both(monkeypatch, [cribl_copies], since=since and day + since, until=until and day + until)
+    assert _signature(pre) == _signature(full) and pre.messages and not pre.disordered
+    assert (pre.lines_skipped > 0) == (since is not None) and pre.stopped_early == (until is not None)
