@@ -251,7 +251,8 @@ def _day_log(hours: int = 14) -> list[str]:
     def at(sec: float, text: str) -> None:
         ev.append((t0 + timedelta(seconds=sec), text))
 
-    specials = {w - 7200: "A", w + 8 * 60: "B", w - 2 * 60: "C", w - 1800: "K", w + 4 * 60: "S"}
+    specials = {w - 7200: "A", w + 8 * 60: "B", w - 2 * 60: "C", w - 1800: "K", w + 4 * 60: "S",
+                3 * 3600 + 40 * 60: "N"}  # N: a split near (not in) the window 03:30-03:31, its copy at 07:00
     for sec in range(0, hours * 3600, 20):
         mid, icid, dcid = mid + 1, icid + 1, dcid + 1
         who = specials.get(sec)
@@ -270,11 +271,11 @@ def _day_log(hours: int = 14) -> list[str]:
             at(w + 7, f"ICID {icid} close")
         else:
             at(sec + 3, f"ICID {icid} close")
-        if who == "S":  # split: the copy's lines come two hours later
+        if who in ("S", "N"):  # split: the copy's lines come hours later
             copy = mid + 200_000
             at(sec + 2, f"MID {mid} was split creating MID {copy} due to a per-recipient policy tcamp")
-            at(w + 7200, f"MID {copy} queued for delivery")
-            at(w + 7201, f"Message finished MID {copy} done")
+            at(w + 7200 if who == "S" else 7 * 3600, f"MID {copy} queued for delivery")
+            at(w + 7201 if who == "S" else 7 * 3600 + 1, f"Message finished MID {copy} done")
         if who in ("A", "B"):  # delayed every half hour, then delivered
             end = w + 5 * 60 if who == "A" else w + 5400
             t = sec + 5
@@ -342,7 +343,8 @@ def test_window_prefilter_gives_the_full_reads_answer(tmp_path, monkeypatch, gz)
 
 
 def test_window_prefilter_without_look_back_or_early_stop(tmp_path, monkeypatch):
-    """A window with nothing older in it reads from MARGIN_MIN before; one at the end reads to the end."""
+    """A window with nothing older in it reads from MARGIN_MIN before, and stops soon after it (the copy
+    of a split near the window, not in it, is not waited for); a window at the end reads to the end."""
     lines = _day_log()
     p = tmp_path / "mail_logs.current"
     p.write_text("\n".join(lines) + "\n")

@@ -733,17 +733,24 @@ def _stream_all(q: Query, reader: LogReader, res: SearchResult, corr: Correlator
 
     wanted: set[tuple[str, int]] = set()  # MIDs a kept story links to that have not come out yet
     wanted_c: set[tuple[str, int]] = set()  # connections of kept messages that have not come out yet
+    # of those, the ones the answer needs (links and connections of stories in the window, and of their
+    # links): the read may stop only when none is awaited; the others only help stories near the window
+    wanted_answer: set[tuple[str, int]] = set()
+    wanted_c_answer: set[tuple[str, int]] = set()
 
-    def keep_conn(m: MessageStory) -> None:
+    def keep_conn(m: MessageStory, answer: bool) -> None:
         c = conn_of(m)
         if c is not None:
             keep(keep_c, (c.appliance, c.icid), c)
         elif m.icid:
             wanted_c.add((m.appliance, m.icid))
+            if answer:
+                wanted_c_answer.add((m.appliance, m.icid))
 
-    def keep_related(s: MessageStory) -> None:
+    def keep_related(s: MessageStory, answer: bool) -> None:
         """A kept story's links: those already out move from the recent ones, the others are awaited."""
         todo = [s]
+        seen = {id(s)}
         while todo:
             m = todo.pop()
             for _how, other in m.links:
@@ -751,20 +758,30 @@ def _stream_all(q: Query, reader: LogReader, res: SearchResult, corr: Correlator
                 o = recent_m.pop(k, None)
                 if o is not None:
                     keep(keep_m, k, o)
+                    seen.add(id(o))
                     todo.append(o)
-                    keep_conn(o)
+                    keep_conn(o, answer)
                 elif k not in keep_m:
                     wanted.add(k)
+                    if answer:
+                        wanted_answer.add(k)
+                elif answer and id(keep_m[k]) not in seen:  # kept as near the window: its links are the answer's too
+                    o = keep_m[k]
+                    seen.add(id(o))
+                    todo.append(o)
+                    keep_conn(o, True)
 
     def take(stories: list) -> None:
         for s in stories:
             if isinstance(s, MessageStory):
                 key = (s.appliance, s.mid)
-                if key in wanted or story_matches(q, s, conn_of) or near(s):
+                answer = key in wanted_answer or story_matches(q, s, conn_of)
+                if answer or key in wanted or near(s):
                     wanted.discard(key)
+                    wanted_answer.discard(key)
                     keep(keep_m, key, s)
-                    keep_related(s)
-                    keep_conn(s)
+                    keep_related(s, answer)
+                    keep_conn(s, answer)
                 else:
                     recent_m[key] = s
                     if len(recent_m) > RECENT_STORIES:
@@ -773,6 +790,7 @@ def _stream_all(q: Query, reader: LogReader, res: SearchResult, corr: Correlator
                 key = (s.appliance, s.icid)
                 if key in wanted_c or story_matches(q, s, conn_of) or near(s):
                     wanted_c.discard(key)
+                    wanted_c_answer.discard(key)
                     keep(keep_c, key, s)
                 else:
                     recent_c[key] = s
@@ -783,7 +801,7 @@ def _stream_all(q: Query, reader: LogReader, res: SearchResult, corr: Correlator
         """No story with a line in the window still open (or finished but still taking late lines), and
         no link or connection of a kept story awaited: later lines cannot change the answer (stories
         only near the window are in it only as such a link or connection)."""
-        if wanted or wanted_c:
+        if wanted_answer or wanted_c_answer:
             return False
         return not any(_in_window(q, s.events) for table in (corr.msgs, corr.conns, corr.grace)
                        for s in table.values())
