@@ -252,7 +252,7 @@ def _day_log(hours: int = 14) -> list[str]:
         ev.append((t0 + timedelta(seconds=sec), text))
 
     specials = {w - 7200: "A", w + 8 * 60: "B", w - 2 * 60: "C", w - 1800: "K", w + 4 * 60: "S",
-                3 * 3600 + 40 * 60: "N"}  # N: a split near (not in) the window 03:30-03:31, its copy at 07:00
+                3 * 3600 + 25 * 60: "N"}  # N: a split near (not in) the window 03:30-03:31, its copy at 07:00
     for sec in range(0, hours * 3600, 20):
         mid, icid, dcid = mid + 1, icid + 1, dcid + 1
         who = specials.get(sec)
