@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -423,3 +424,13 @@ def test_window_prefilter_on_the_real_sample(cribl_copies, monkeypatch, since, u
     full, pre = _both(monkeypatch, [cribl_copies], since=since and day + since, until=until and day + until)
     assert _signature(pre) == _signature(full) and pre.messages and not pre.disordered
     assert (pre.lines_skipped > 0) == (since is not None) and pre.stopped_early == (until is not None)
+
+
+def test_ip_query_brings_the_messages_the_connection_carried():
+    """Asking by IP for an accepted connection must return what it injected, not a bare connection."""
+    sample = Path(__file__).resolve().parent.parent / "diagnose" / "sample" / "mail_logs"
+    r = api.find_stories([sample], ip="74.218.204.180")
+    assert [c.icid for c in r.connections] == [40227]
+    assert [m.mid for m in r.messages] == [117409]
+    assert r.connections[0].mids == [117409]
+    assert r.messages[0].first("antispam") is not None  # the whole story, not only its first lines

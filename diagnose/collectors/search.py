@@ -375,7 +375,12 @@ class _IdSets:
         mid = f.get("mid")
         if isinstance(mid, int) and mid > 0:
             related = (f.get("new_mid"), f.get("parent_mid"))
-            if not force and (app, mid) not in self.mids and not any((app, r) in self.mids for r in related):
+            icid = f.get("icid")
+            # a message injected over a connection of the answer belongs to it ("MID m ICID n From:");
+            # ICID 0 (generated on the box) joins nothing. A DCID carries many MIDs: it pulls in none.
+            over_icid = isinstance(icid, int) and icid > 0 and (app, icid) in self.icids
+            if (not force and not over_icid and (app, mid) not in self.mids
+                    and not any((app, r) in self.mids for r in related)):
                 return False
             self._add(self.mids, app, mid)
             for r in related:

@@ -1428,10 +1428,13 @@ L("ICID 882005 close")
 scenario("hat_dhap_connection_by_ip", "Asked by IP: the connection a host lost to DHAP after refused recipients (the "
          "hour's earlier invalid recipients are in older logs). DHAP line in the grammar of the Cisco community "
          "thread 863009 sample (no LDAP prefix, listener= and reverse_dns=); it names no ICID, so the rule ties it to "
-         "the connection by IP (likely).", L, {"ip": "203.0.113.68"},
+         "the message's connection by IP (likely). Asking by IP gives the message the connection carried, one "
+         "finding per refused recipient.", L, {"ip": "203.0.113.68"},
          [E("rejected", "hat", "dhap_limit", "likely", kinds=("raise_limit", "sender_fix"), reason="blocked",
-            icid=882005)],
-         ["HAT-DHAP-CONNECTION", "HAT-FIX-DHAP", "HAT-FIX-DHAP-SENDER"])
+            icid=882005, recipient="admin@example.com"),
+          E("rejected", "hat", "dhap_limit", "likely", kinds=("raise_limit", "sender_fix"), reason="blocked",
+            icid=882005, recipient="root@example.com")],
+         ["HAT-DHAP-DROPPED", "HAT-FIX-DHAP", "HAT-FIX-DHAP-SENDER"])
 
 L = Log("2026-11-26 09:30:00")
 L.connect(882010, "203.0.113.67", "bulk2.listmailer.example", "yes", sg="SUSPECTLIST", rule="sbrs[-3.0:-1.0]",
@@ -1480,9 +1483,11 @@ L("ICID 882026 Receiving Failed: No recipients specified", 1)
 L("ICID 882026 close")
 scenario("hat_receiving_limits", "One host's message is cut off at the policy's recipients-per-message limit, and "
          "its next message has no accepted recipient. The 'Receiving Failed' reasons are the qlogmsgs templates of "
-         "esa-pipeline.md §14 (no real sample of these two).", L, {"ip": "198.51.100.125"},
+         "esa-pipeline.md §14 (no real sample of these two). The second message's answer is its recipient's RAT "
+         "refusal; 'No recipients specified' is the consequence the HAT rule records beside it.", L,
+         {"ip": "198.51.100.125"},
          [E("rejected", "hat", "session_limit", kinds=("raise_limit",), reason="toomanyconn", icid=882025),
-          E("rejected", "hat", "no_valid_recipients", kinds=("sender_fix",), reason="userunknown", icid=882026)],
+          E("rejected", "rat", "recipient_not_accepted", recipient="former.staff@example.com")],
          ["HAT-RECEIVING-SESSION-LIMIT", "HAT-RECEIVING-NO-RECIPIENTS", "HAT-FIX-SESSION-LIMIT",
           "HAT-FIX-NO-RECIPIENTS"])
 
