@@ -69,9 +69,7 @@ def run(args: argparse.Namespace) -> int:
         probe_timeout=args.probe_timeout,
     )
     if args.format == "json":
-        from diagnose.reports import ensure_what_if  # the JSON carries the ticket's what-if too
-
-        out = json.dumps(ensure_what_if(answer.to_json()), indent=2, ensure_ascii=False, default=str) + "\n"
+        out = json.dumps(answer.to_json(), indent=2, ensure_ascii=False, default=str) + "\n"
     elif args.format == "html":
         out = _html(answer)
     else:

@@ -44,6 +44,9 @@ class Answer:
             out["searched"] = self.searched
         if self.warnings:
             out["warnings"] = self.warnings
+        from diagnose.reports import ensure_what_if  # the API, the CLI JSON and the ticket carry one what-if
+
+        ensure_what_if(out)
         return out
 
 
