@@ -262,13 +262,15 @@ _VERB = {"delivered": "was delivered", "rejected": "was rejected", "dropped": "w
          "quarantined": "was quarantined", "deferred": "is deferred (still queued)"}
 
 
-def apply_last_states(answer: Any) -> int:
+def apply_last_states(answer: Any, engine: Any = None) -> int:
     """Where no rule found a final state but Message Tracking's last state says one, answer from it.
 
     The finding takes the state's outcome and stage at the confidence the state supports (`likely`,
     or weaker when the link to the question is weaker), cites the tracking record as evidence, and
     says what is missing to be certain. The causal graph gains evidence -> TRACKING-LAST-STATE ->
-    conclusion. Returns how many findings changed.
+    conclusion. The finding gets the recommendations a log-based answer of that stage and cause
+    gets, from `engine`'s rules and remedies (the default engine when None). Returns how many
+    findings changed.
     """
     from diagnose.model import STAGES, Evidence  # local: keep the collector import-light
 
@@ -325,11 +327,95 @@ def apply_last_states(answer: Any) -> int:
             f.gaps.append("This answer comes from the Message Tracking export alone; the connection and the "
                           "engines' verdicts are only as complete as the export.")
         f.path = _path_with_stop(f.path, stage, outcome)
+        _recommend(answer, engine, records[i], f, ev, outcome, stage)
         if support:
             f.why[-1] += f" The appliance's own tracking event states the same end: \u201c{support[-1].text}\u201d."
         _graph_add(getattr(answer, "graph", None), i, [ev, *support], f)
         changed += 1
     return changed
+
+
+# The cause a log-based answer of the same stage and outcome gives, when the state's wording is all we
+# know (the most general cause of that stage's stop rules): its remedy rules then choose the remedies.
+# A state that does not pin the cause down (rejected by an unnamed check, a bounce without its reply)
+# is answered with the general cause of that end, never a specific one the data does not show.
+_CAUSES: dict[tuple[str, str], str] = {
+    ("antivirus", "dropped"): "virus_detected", ("antivirus", "quarantined"): "virus_detected",
+    ("amp", "dropped"): "amp_malware", ("amp", "quarantined"): "file_analysis_pending",
+    ("antispam", "dropped"): "spam_detected", ("antispam", "quarantined"): "spam_quarantined",
+    ("graymail", "dropped"): "graymail_dropped", ("graymail", "quarantined"): "graymail_quarantined",
+    ("outbreak_filter", "quarantined"): "outbreak_quarantine",
+    ("content_filter", "dropped"): "content_filter_drop", ("content_filter", "bounced"): "content_filter_bounce",
+    ("content_filter", "quarantined"): "content_filter_quarantine",
+    ("message_filter", "dropped"): "message_filter_drop", ("message_filter", "bounced"): "message_filter_bounce",
+    ("message_filter", "quarantined"): "message_filter_quarantine",
+    ("dlp", "dropped"): "dlp_drop", ("dlp", "quarantined"): "dlp_quarantine",
+    ("safelist_blocklist", "dropped"): "sender_blocklisted", ("safelist_blocklist", "quarantined"): "sender_blocklisted",
+    ("authentication", "quarantined"): "dmarc_quarantine", ("sdr", "rejected"): "sdr_reject",
+    ("rat", "rejected"): "recipient_not_accepted",
+    ("delivery", "delivered"): "delivered_downstream", ("delivery", "bounced"): "remote_rejected",
+    ("delivery", "deferred"): "still_queued", ("delivery", "dropped"): "deleted_from_queue",
+}
+
+# "Quarantined by Multiple Engines": held in several quarantines, which ones the state does not say
+_MULTI_QUARANTINE_REMEDIES = ("release-policy-quarantine", "release-spam-quarantine")
+_MULTI_NOTE = ("The last state names several engines without saying which quarantines hold the message: find "
+               "them first (Monitor > Policy, Virus and Outbreak Quarantines, search by MID). A message held in "
+               "several quarantines is delivered only once it is released from every one of them; never "
+               "release it from the Virus quarantine without checking the file out of band.")
+
+
+def _recommend(answer: Any, engine: Any, record: Any, f: Any, ev: Event, outcome: str, stage: str) -> None:
+    """Give an answer from a last state the remedies a log-based answer of that stage and cause gets.
+
+    A `stop` fact carrying the state's stage, outcome and cause joins the case's own facts and the
+    rulebase runs again, so the same remedy rules choose (their `absent` tests still see the case's
+    lines: a release already logged is not recommended twice). The confidence stays the finding's.
+    """
+    from diagnose.engine.explainer import default_engine
+    from diagnose.engine.facts import Case, Fact
+    from diagnose.engine.findings import _case_names, fill_commands, fill_placeholders
+
+    multi = "multiple engines" in str(ev.get("state") or "").lower()
+    cause = _CAUSES.get((stage, outcome))
+    if cause is None and not multi:
+        return
+    engine = engine or default_engine()
+    catalogue = engine.remedies
+    names: dict[str, Any] = {}
+    if multi:
+        recs = [r.recommendation() for r in sorted(
+            (catalogue.by_id[x] for x in _MULTI_QUARANTINE_REMEDIES if x in catalogue.by_id),
+            key=lambda r: (r.risk, r.order))] if outcome == "quarantined" else []
+        for r in recs:
+            r.when_not = f"{r.when_not} {_MULTI_NOTE}".strip()
+        if outcome == "quarantined":
+            f.gaps.append("Which engines quarantined it is not in the tracking state; the mail_logs lines "
+                          f"\"MID {f.mid if f.mid is not None else '<n>'} quarantined to ...\" name each quarantine.")
+    else:
+        assert cause is not None
+        base = [fact for fact in record.facts.values() if not fact.derived]
+        stop = Fact(id=max((x.id for x in base), default=0) + 1, type="stop", event=ev, fields={
+            "stage": stage, "outcome": outcome, "cause": cause, "reason": f.reason, "confidence": f.confidence,
+            "priority": 0})
+        rec = engine.compiled.run([*base, stop])
+        refs = [(r.get("ref"), r.get("kind")) for r in rec.derived("remedy")]
+        recs = catalogue.select(refs, [cause])
+        f.extra["likely_cause"] = cause
+        f.why.append(f"The state's stage and outcome are answered with the cause {cause} (the general cause a "
+                     f"log-based answer of {stage.replace('_', ' ')} / {outcome} gives); its recommendations "
+                     "follow from it, at the same confidence.")
+        names = _case_names(Case(kind="message", query=getattr(answer, "query", None), facts=base))
+    values = {"recipient": f.recipient, "sender": f.sender, "ip": f.sender_ip, "sender_ip": f.sender_ip,
+              "mid": f.mid, "icid": f.icid, "time": f.time,
+              "domain": f.sender.rpartition("@")[2] or None if isinstance(f.sender, str) else None,
+              **names}
+    for r in recs:
+        r.sender_text = fill_placeholders(r.sender_text, values)
+        r.cli = fill_commands(r.cli, values, r.kind)
+        r.gui_path = fill_commands(r.gui_path, values, r.kind)
+    have = {r.source for r in f.recommendations}
+    f.recommendations += [r for r in recs if r.source not in have]
 
 
 _SUPPORT_KINDS = {"delivered": ("response", "message_done"), "quarantined": ("isq_quarantined", "quarantined"),

@@ -561,7 +561,7 @@ def run_explain(logs: Sequence[Any] = (), *, sender: str | None = None, recipien
         answer.warnings += notes
         if tracking is not None:  # no rule found an end, but the tracking last state names one (weaker)
             from diagnose.collectors.tracking import apply_last_states
-            apply_last_states(answer)
+            apply_last_states(answer, engine=engine)
         if hook is not None:
             answer.warnings += hook.notes()
     finally:
