@@ -78,6 +78,13 @@ SHAPES = [re.compile(x) for x in (
     r"^MID \d+ RID \[[\d, ]+\] Response '.*'$",
     r"^(Bounced|Delayed): DCID \d+ MID \d+ From: <[^>]*> To: <[^>]*> RID \d+ - \d\.\d\.\d+ - .+? "
     r"\('\d{3}', \[.*\]\)$",
+    r"^ICID \d+ Delayed HAT REJECT continuing session for recipient logging \([0-9a-fA-F:.]+\)$",
+    r"^SMTP Auth \(ICID \d+\) (was required but remote host did not initiate it|(succeeded|failed) for user: \S+ "
+    r"using AUTH mechanism: \S+ with profile: \S+)$",
+    r"^Dropping connection due to potential Directory Harvest Attack from host=\('[0-9a-fA-F:.]+', ('[^']+'|None)\), "
+    r"dhap_limit=\d+, sender_group=\S+, listener=\S+(, reverse_dns=\S+)?$",
+    r"^MID \d+ released from quarantine \"[^\"]+\" \(manual\) t=\d+$",
+    r"^ISQ: Reinjected MID \d+ as MID \d+$",
     r"^Message \d+ to RID \[[\d, ]+\] pending till (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \w{3} [ 123]\d \d\d:\d\d:\d\d \d{4} "
     r"\[\w+\]$",
 )]
@@ -122,7 +129,8 @@ def test_catalogue_recognises_every_simulated_line(log_2000):
     assert not missed, missed.most_common(10)
     for kind in ("hat_decision", "mid_rcpt_rejected", "sender_dns_rejected", "filter_action", "quarantined",
                  "bounced", "delayed", "pending_till", "isq_quarantined", "message_aborted", "ldap_query",
-                 "dlp_violation"):
+                 "dlp_violation", "hat_delayed_reject", "smtp_auth", "smtp_auth_required", "dhap",
+                 "quarantine_released", "isq_reinjected"):
         assert kinds[kind] > 0, kind
 
 

@@ -31,17 +31,21 @@ def simulated(tmp_path_factory):
 
 def _read_stories(path):
     from diagnose.collectors import catalogue
-    from diagnose.collectors.correlate import correlate
+    from diagnose.collectors.correlate import CONTEXT_KINDS, correlate
     from diagnose.collectors.reader import LogReader
     from diagnose.model import ConnectionStory, Event
 
     reader = LogReader([str(path)])
+    context = []  # lines with no ICID or MID (DHAP): the search hands them over as context
 
     def events():
         for display, n, ts, app, level, text in reader:
             r = catalogue.parse(text)
             if r is not None:
-                yield Event(r[0], ts, app, f"{display}:{n}", text, r[2], level)
+                ev = Event(r[0], ts, app, f"{display}:{n}", text, r[2], level)
+                if ev.kind in CONTEXT_KINDS:
+                    context.append(ev)
+                yield ev
 
     conns, msgs = {}, {}
     for story in correlate(events()):
@@ -49,7 +53,19 @@ def _read_stories(path):
             conns[story.icid] = story
         else:
             msgs[story.mid] = story
-    return conns, msgs
+    return conns, msgs, context
+
+
+def _chain(msgs, mid):
+    """The MID and the MIDs it hands the message over to (reinjected from a quarantine, split...), as the
+    search gives them: the engine follows the chain to the last disposition."""
+    out, todo = [], [mid]
+    while todo:
+        m = todo.pop()
+        if m in msgs and msgs[m] not in out:
+            out.append(msgs[m])
+            todo += [other for _, other in msgs[m].links if isinstance(other, int) and other > m]
+    return out
 
 
 def _describe(bad: list[tuple], total: int) -> str:
@@ -65,17 +81,18 @@ def test_round_trip_600_scenarios_in_one_log(simulated):
     explainer = pytest.importorskip("diagnose.engine.explainer")
     scenarios, path = simulated
     assert {s.kind for s in scenarios} == set(RECIPE_NAMES)
-    conns, msgs = _read_stories(path)
+    conns, msgs, context = _read_stories(path)
     engine = explainer.default_engine()
     bad = []
     for s in scenarios:
         if s.mid is not None:
             q = explainer.make_query(mid=s.mid, recipient=s.recipient)
             assert s.mid in msgs, f"MID {s.mid} ({s.kind}) not correlated"
-            ans = explainer.explain_stories(q, messages=[(msgs[s.mid], conns.get(s.icid))], engine=engine)
+            ans = explainer.explain_stories(q, messages=[(m, conns.get(m.icid)) for m in _chain(msgs, s.mid)],
+                                            engine=engine, context=context)
         else:
             q = explainer.make_query(ip=s.ip)
-            ans = explainer.explain_stories(q, connections=[conns[s.icid]], engine=engine)
+            ans = explainer.explain_stories(q, connections=[conns[s.icid]], engine=engine, context=context)
         f = ans.findings[0]
         assert f.evidence, f"{s.kind}: a finding without evidence"
         if (f.stage, f.outcome) != (s.stage, s.outcome):

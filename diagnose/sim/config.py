@@ -36,6 +36,9 @@ class MailFlowPolicy:
     dmarc: bool = True
     dmarc_reject: bool = True  # the DMARC profile honours p=reject with Reject
     sdr: bool = True
+    smtp_auth: str = "off"  # off | preferred | required (SMTP AUTH on this policy)
+    auth_profile: str = "corp_ldap_auth"  # the SMTP authentication profile named in `SMTP Auth` lines
+    dhap_limit: int | None = None  # Directory Harvest Attack Prevention: invalid recipients per hour per host
     comment: str = ""
 
 

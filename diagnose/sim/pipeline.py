@@ -35,7 +35,7 @@ _PLACEHOLDER = re.compile("\x00([a-z]+[0-9]*)\x00")
 # `pending till` needs an absolute time: the line carries an offset, resolved when rendered.
 _PENDING = "\x01"
 _PENDING_RE = re.compile("\x01([0-9.]+)\x01")
-_ID_KIND = {"icid": "icid", "mid": "mid", "bmid": "mid", "dcid": "dcid", "rcid": "rcid"}
+_ID_KIND = {"icid": "icid", "mid": "mid", "bmid": "mid", "rmid": "mid", "dcid": "dcid", "rcid": "rcid"}
 
 
 def _ph(name: str) -> str:
@@ -98,6 +98,18 @@ class Message:
     message_id: str | None = None
     size: int = 24_000
     delivery: Delivery = field(default_factory=Delivery)
+    # SMTP AUTH the client attempts: None (does not try) | ok | failed; the user name it logs in as
+    smtp_auth: str | None = None
+    auth_user: str = "app-sender"
+    invalid_rcpts_this_hour: int = 0  # RAT-refused recipients this host already sent this hour (DHAP)
+    # the listener delays a HAT REJECT to RCPT TO ("Delay rejection", Network > Listeners); per message, so
+    # one log can hold connections of both kinds of listener
+    delayed_reject: bool = False
+    # the quarantine the message is held in releases it (an admin's "Release", or the end user's in the ISQ)
+    # after `release_after` seconds: the policy quarantine logs `released from quarantine`, the local spam
+    # quarantine reinjects it as a new MID; either way it then goes to delivery
+    release: str | None = None  # None | manual
+    release_after: float = 1800.0
 
     @property
     def sender_domain(self) -> str:
@@ -196,6 +208,7 @@ class _Run:
         # a verdict whose action is "deliver" (with a subject tag): the stage that decided how it arrives
         self.tagged_by: str | None = None
         self.relay = False  # a RELAY mail flow policy: outgoing mail
+        self.group = "None"  # the HAT sender group the connection matched
 
     # -- recording ---------------------------------------------------------------------------
     def log(self, text: str, dt: float = 0.0, level: str = "Info") -> None:
@@ -224,10 +237,18 @@ class _Run:
         self.log(f"New SMTP ICID {_ph('icid')} interface {cfg.interface} ({cfg.interface_ip}) address "
                  f"{_clean(m.sender_ip)} reverse dns host {ptr} verified {'yes' if m.ptr and m.ptr_verified else 'no'}")
         group, match, pol = cfg.hat_match(m.sender_ip, m.sbrs)
+        self.group = group
         sbrs = "None" if m.sbrs is None else f"{m.sbrs:.1f}"
         country = f" country {_clean(m.country)}" if m.country else ""
-        self.log(f"ICID {_ph('icid')} {pol.action} SG {group} match {match} SBRS {sbrs}{country}", 0.02)
         detail = f"sender group {group} (match {match}, SBRS {sbrs}) -> mail flow policy {pol.name}: {pol.action}"
+        if pol.action == "REJECT" and m.delayed_reject:
+            # the captured form (PY2022): no `REJECT SG` line, the session continues, then is lost
+            self.log(f"ICID {_ph('icid')} Delayed HAT REJECT continuing session for recipient logging "
+                     f"({_clean(m.sender_ip)})", 0.02)
+            self.log(f"ICID {_ph('icid')} lost", 0.3)
+            self.log(f"ICID {_ph('icid')} close", 0.0)
+            self.stop("hat", "rejected", detail + " (rejection delayed to RCPT TO by the listener)")
+        self.log(f"ICID {_ph('icid')} {pol.action} SG {group} match {match} SBRS {sbrs}{country}", 0.02)
         if pol.action in ("REJECT", "TCPREFUSE"):
             self.log(f"ICID {_ph('icid')} close", 0.01)
             self.stop("hat", "rejected", detail)
@@ -237,9 +258,29 @@ class _Run:
             self.log(f"ICID {_ph('icid')} TLS was required but remote host did not initiate it", 0.05)
             self.log(f"ICID {_ph('icid')} close", 0.01)
             self.stop("hat", "rejected", f"{detail}; TLS required by {pol.name} but not started")
+        self.smtp_auth(pol, detail)
         self.step("hat", "passed", detail)
         self.relay = pol.action == "RELAY"
         return pol
+
+    def smtp_auth(self, pol: MailFlowPolicy, detail: str) -> None:
+        """SMTP AUTH after STARTTLS (S2W templates SMTPAUTH_*, esa-log-formats.md §3)."""
+        m = self.m
+        if pol.smtp_auth == "off":
+            return
+        if m.smtp_auth is None:
+            if pol.smtp_auth == "required":
+                self.log(f"SMTP Auth (ICID {_ph('icid')}) was required but remote host did not initiate it", 0.5)
+                self.log(f"ICID {_ph('icid')} close", 0.01)
+                self.stop("hat", "rejected", f"{detail}; SMTP AUTH required by {pol.name}, the client did not try")
+            return
+        result = "succeeded" if m.smtp_auth == "ok" else "failed"
+        self.log(f"SMTP Auth (ICID {_ph('icid')}) {result} for user: {_clean(m.auth_user)} using AUTH mechanism: "
+                 f"LOGIN with profile: {_clean(pol.auth_profile)}", 0.8)
+        if result == "failed" and pol.smtp_auth == "required":
+            self.log(f"ICID {_ph('icid')} close", 0.01)
+            self.stop("hat", "rejected", f"{detail}; SMTP AUTH as {m.auth_user!r} failed against profile "
+                                         f"{pol.auth_profile} and {pol.name} requires it")
 
     def sender_verification(self, pol: MailFlowPolicy) -> None:
         m, cfg = self.m, self.cfg
@@ -283,6 +324,8 @@ class _Run:
                 self.log(f"MID {_ph('mid')} ICID {_ph('icid')} To: <{r}> Rejected by RAT", 0.05)
                 self.settle("rat", "rejected", [rcpt])
                 rat_rejected += 1
+                if pol.dhap_limit is not None and m.invalid_rcpts_this_hour + rat_rejected > pol.dhap_limit:
+                    self.dhap(pol)
                 continue
             if (pol.max_rcpts_per_hour is not None and sent >= pol.max_rcpts_per_hour
                     and not entry.bypass_receiving_control):
@@ -315,6 +358,25 @@ class _Run:
         self.log(f"MID {_ph('mid')} Message-ID {py_str(mid_hdr)}", 0.2)
         self.log(f"MID {_ph('mid')} Subject {py_str(_clean(m.subject))}", 0.0)
         self.log(f"MID {_ph('mid')} ready {m.size} bytes from <{self.sender}>", 0.01)
+
+    def dhap(self, pol: MailFlowPolicy) -> None:
+        """Over the policy's invalid recipients per hour: the connection is dropped (Cisco community thread
+        863009 grammar, no ICID on the line); the refused recipients' answer becomes the HAT's DHAP limit."""
+        m, cfg = self.m, self.cfg
+        ip = _clean(m.sender_ip).replace("'", "")
+        ptr = _clean(m.ptr).replace("'", "").replace(",", "") if m.ptr else None
+        host = f"('{ip}', '{ptr}')" if ptr else f"('{ip}', None)"
+        tail = f", reverse_dns={ptr}" if ptr else ""
+        self.log(f"Dropping connection due to potential Directory Harvest Attack from host={host}, "
+                 f"dhap_limit={pol.dhap_limit}, sender_group={self.group}, listener={cfg.listener}{tail}", 0.01,
+                 "Warning")
+        self.log(f"ICID {_ph('icid')} close", 0.0)
+        refused = [r for r in m.recipients if self.res.outcomes.get(r) == ("rat", "rejected")]
+        for r in refused:
+            self.res.outcomes[r] = ("hat", "rejected")
+        self.stop("hat", "rejected", f"{m.invalid_rcpts_this_hour + len(refused)} invalid recipients this hour, "
+                                     f"over {pol.name}'s DHAP limit {pol.dhap_limit}: connection dropped",
+                  [r for r in m.recipients if r not in self.res.outcomes])
 
     def authentication(self, pol: MailFlowPolicy) -> None:
         m = self.m
@@ -554,9 +616,16 @@ class _Run:
         held = [q for q in self.quarantines if q[1] != "ISQ"]
         if held:  # policy / virus / outbreak quarantines hold the message on the box
             stage, name = held[0]
-            self.step("delivery", "not_reached", f"held in the {name} quarantine")
-            self.settle(stage, "quarantined")
-            raise _Stop
+            if self.m.release is None:
+                self.step("delivery", "not_reached", f"held in the {name} quarantine")
+                self.settle(stage, "quarantined")
+                raise _Stop
+            # released (the UG grammar, esa-log-formats.md §8): then on to delivery
+            after = round(self.m.release_after)
+            self.log(f'MID {_ph("mid")} released from quarantine {_quote(name)} ({self.m.release}) t={after}',
+                     self.m.release_after)
+            self.step(stage, "passed", f"held in the {name} quarantine, released ({self.m.release}) after {after} s")
+            self.quarantines = [q for q in self.quarantines if q[1] == "ISQ"]
         self.log(f"MID {_ph('mid')} queued for delivery", round(self.rng.uniform(0.02, 0.5), 3))
         if self.quarantines:  # the spam quarantine is a delivery to the ISQ
             stage = self.quarantines[0][0]
@@ -573,10 +642,34 @@ class _Run:
                          0.01)
                 self.log(f"ISQ: Quarantined MID {_ph('mid')}", 0.3)
                 self.log(f"RPC Message done RCID {_ph('rcid')} MID {_ph('mid')}", 0.0)
+                if self.m.release is not None:
+                    self.finish()
+                    self.reinject(stage)
             self.finish()
             self.step("delivery", "not_reached", "delivered to the spam quarantine instead")
             self.settle(stage, "quarantined")
             raise _Stop
+
+    def reinject(self, stage: str) -> None:
+        """Released from the local spam quarantine: reinjected as a new MID on ICID 0, which is delivered
+        (diagnose/sample/mail_logs grammar). Offbox (SMA) releases come back over SMTP and are not modelled."""
+        m, new = self.m, _ph("rmid")
+        self.log(f"ISQ: Reinjected MID {_ph('mid')} as MID {new}", m.release_after)
+        self.step(stage, "passed", f"released from the spam quarantine ({m.release}) after {round(m.release_after)} s")
+        self.log(f"Start MID {new} ICID 0", 0.0)
+        self.log(f"MID {new} ICID 0 From: <{self.sender}>", 0.0)
+        self.rids = {r: i for i, r in enumerate(self.rids)}
+        for r, rid in self.rids.items():
+            self.log(f"MID {new} ICID 0 RID {rid} To: <{_clean(r)}>", 0.0)
+        self.log(f"MID {new} ready {m.size} bytes from <{self.sender}>", 0.0)
+        self.log(f"MID {new} queued for delivery", 0.5)
+        first = len(self.res.lines_t)
+        try:
+            self.delivery()  # written for MID `mid`: the new MID's lines
+        finally:
+            old = _ph("mid")
+            self.res.lines_t[first:] = [(t, lvl, txt.replace(old, new)) for t, lvl, txt in self.res.lines_t[first:]]
+        raise _Stop
 
     def new_dcid(self, ip: str, port: int = 25) -> str:
         self.dcids += 1
@@ -733,6 +826,11 @@ def check_message(m: Message) -> None:
         for v in values if isinstance(values, tuple) else (values,):
             if v is not None and (not isinstance(v, str) or any(c.isspace() or c in "<>" for c in v)):
                 raise ValueError(f"Message.{name}={v!r}: no whitespace or angle brackets in names and addresses")
+    for name, allowed in (("smtp_auth", (None, "ok", "failed")), ("release", (None, "manual"))):
+        if getattr(m, name) not in allowed:
+            raise ValueError(f"Message.{name}={getattr(m, name)!r}: expected one of {allowed}")
+    if m.invalid_rcpts_this_hour < 0 or m.release_after < 0:
+        raise ValueError("Message: invalid_rcpts_this_hour and release_after cannot be negative")
     if m.delivery.failures < 0 or m.size < 0 or m.rcpts_this_hour < 0:
         raise ValueError("Message: failures, size and rcpts_this_hour cannot be negative")
 

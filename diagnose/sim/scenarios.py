@@ -17,7 +17,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from diagnose.sim.config import Config, ExceptionEntry, Filter, IncomingPolicy, SenderGroup, default_config
+from diagnose.sim.config import (
+    Config,
+    ExceptionEntry,
+    Filter,
+    IncomingPolicy,
+    MailFlowPolicy,
+    SenderGroup,
+    default_config,
+)
 from diagnose.sim.logformat import Envelope, header
 from diagnose.sim.pipeline import DEFAULT_START, Delivery, Message, SimResult, _Ids, render, simulate
 
@@ -73,8 +81,12 @@ def scenario_config() -> Config:
     base = default_config()
     policies = dict(base.policies)
     policies["$ACCEPTED"] = replace(policies["$ACCEPTED"], sender_dns_verification=True, use_exception_table=True)
+    policies["$THROTTLED"] = replace(policies["$THROTTLED"], dhap_limit=10)
+    policies["$SUBMISSION"] = MailFlowPolicy("$SUBMISSION", "ACCEPT", smtp_auth="required", spam_check=False,
+                                             comment="internal applications must log in (SMTP AUTH)")
     relay = SenderGroup("RELAYLIST", "$RELAYED", hosts=("192.0.2.0/28",), comment="our own servers, relayed out")
-    hat = (relay, replace(base.hat[0], hosts=("198.51.100.77",))) + base.hat[1:]
+    auth = SenderGroup("AUTH_CLIENTS", "$SUBMISSION", hosts=("10.0.0.0/8",), comment="internal submitting clients")
+    hat = (relay, auth, replace(base.hat[0], hosts=("198.51.100.77",))) + base.hat[1:]
     content = (
         Filter("Drop_Lottery", "drop", subject_contains="lottery"),
         Filter("Bounce_Macros", "bounce", attachment_ext=".docm"),
@@ -105,6 +117,15 @@ class _Gen:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.ips: set[str] = set()
+
+    def private_ip(self) -> str:
+        """An unused 10.x address (the submitting clients of AUTH_CLIENTS)."""
+        r = self.rng
+        while True:
+            ip = f"10.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}"
+            if ip not in self.ips:
+                self.ips.add(ip)
+                return ip
 
     def ip(self) -> str:
         r = self.rng
@@ -246,6 +267,40 @@ def _recipes():
     def dlp_delivered(g: _Gen):
         return _outgoing(g, dlp_policy="Restricted Files", dlp_severity="LOW"), "dlp", "delivered"
 
+    def hat_delayed_reject(g: _Gen):
+        m, stage, outcome = hat_reject(g)
+        return replace(m, delayed_reject=True), stage, outcome
+
+    def _submission(g: _Gen, **kw):
+        r = g.rng
+        app = r.choice(("crm", "erp", "scanner", "billing", "hr"))
+        return g.base(sender_ip=g.private_ip(), sbrs=None, ptr=f"{app}-app.corp.example", helo=f"{app}-app.corp.example",
+                      sender=f"{app}@example.com", domain="example.com", auth_user=f"{app}-sender", **kw)
+
+    def smtp_auth_required(g: _Gen):
+        return _submission(g), "hat", "rejected"
+
+    def smtp_auth_failed(g: _Gen):
+        return _submission(g, smtp_auth="failed"), "hat", "rejected"
+
+    def dhap(g: _Gen):
+        r = g.rng
+        n = r.randint(1, 3)
+        bad = tuple(dict.fromkeys(f"{r.choice(('admin', 'root', 'test', 'webmaster', 'sales', 'jobs'))}"
+                                  f"{r.randint(1, 99)}@{r.choice(('example.org', 'other.example'))}"
+                                  for _ in range(n)))
+        host = f"{r.randint(1, 250)}-{r.randint(0, 255)}.cust.mailer.example"
+        return g.base(sbrs=round(r.uniform(-2.9, -1.1), 1), ptr=host, ptr_verified=True, recipients=bad,
+                      invalid_rcpts_this_hour=11 - len(bad)), "hat", "rejected"
+
+    def policy_released(g: _Gen):
+        return g.base(attachments=("update.js",), release="manual",
+                      release_after=float(g.rng.randint(300, 7200))), "delivery", "delivered"
+
+    def spam_released(g: _Gen):
+        return g.base(spam="positive", sbrs=round(g.rng.uniform(-0.9, 2.0), 1), release="manual",
+                      release_after=float(g.rng.randint(300, 7200))), "delivery", "delivered"
+
     def expired(g: _Gen):
         return g.base(delivery=Delivery("expire")), "delivery", "bounced"
 
@@ -256,6 +311,8 @@ def _recipes():
         (mf_quarantine, 1), (spam_quarantine, 7), (spam_drop, 5), (blocklist, 1), (virus, 2), (amp_drop, 1),
         (cf_drop, 1), (cf_bounce, 1), (cf_quarantine, 1), (outbreak, 1), (remote_reject, 3), (no_mx, 1),
         (deferred, 2), (expired, 0.2), (outbound, 8), (dlp_quarantine, 1), (dlp_drop, 0.5), (dlp_delivered, 0.5),
+        (hat_delayed_reject, 2), (smtp_auth_required, 1), (smtp_auth_failed, 1), (dhap, 1), (policy_released, 1),
+        (spam_released, 2),
     ]
 
 
