@@ -6,6 +6,8 @@ import csv
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from diagnose import api
 
@@ -109,3 +111,26 @@ def test_logged_stop_keeps_its_own_remedies(data_dir, tmp_path):
                     tracking=str(_csv(tmp_path))).findings[0]
     assert f.cause == "virus_detected" and f.confidence == "certain"
     assert "likely_cause" not in f.extra
+
+
+_WORDS = ["Dropped", "Quarantined", "Delivered", "Hard", "bounced", "by", "antivirus", "Anti-Spam/Graymail",
+          "Multiple", "Engines", "content", "filter", "Rejected", "RAT", "Released", "=cmd|'/C calc'!A0", "<b>x</b>"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=5))
+def test_any_last_state_gives_an_honest_answer(tmp_path, words):
+    state = " ".join(words)
+    p = tmp_path / "one.csv"
+    with p.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(CSV_HEADER)
+        w.writerow(["26 Nov 2026 10:01:02 (GMT)", "a@example.com", "b@corp.example", "s", state, 7, 8, "192.0.2.1",
+                    "", "", ""])
+    f = _finding(p, 7)
+    assert f.confidence != "certain"  # a status column alone never is
+    if f.recommendations:
+        assert f.outcome != "unknown"
+        assert [r.risk for r in f.recommendations] == sorted(r.risk for r in f.recommendations)
+    if f.outcome != "unknown":
+        assert any("Only the tracking last state" in g for g in f.gaps)
