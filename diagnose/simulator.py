@@ -7,6 +7,11 @@ anti-virus, AMP, graymail, content filters, Outbreak Filters) -> quarantines -> 
 bounce profile, and writes at each step the line the appliance writes there, in the real grammar
 (esa-log-formats.md). Where no verbatim sample exists (DMARC failure, antivirus drop) the line is
 built from the documented template and marked so in `INFERRED_GRAMMAR`.
+Connection-level refusals are modelled too: a listener's Delayed HAT REJECT (`Message.delayed_reject`),
+SMTP AUTH on a mail flow policy (`MailFlowPolicy.smtp_auth`, `Message.smtp_auth`), Directory Harvest
+Attack Prevention (`MailFlowPolicy.dhap_limit`, `Message.invalid_rcpts_this_hour`); and a held message's
+release (`Message.release`: a policy quarantine's `released from quarantine`, or the local spam
+quarantine's `ISQ: Reinjected MID a as MID b`, then delivery).
 
     from diagnose.simulator import Message, simulate, default_config
     result = simulate(Message(sender_ip="203.0.113.7", sbrs=-5.2, sender="a@partner.example",
