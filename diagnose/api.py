@@ -187,6 +187,7 @@ def find_stories(
     (no MID) are found by IP and by window. Big logs are prefiltered on bytes (collectors/search.py).
     """
     from diagnose.collectors.search import find_stories as _find
+    from diagnose.engine.explainer import parse_time
     from diagnose.progress import Bar
 
     bar = Bar(None, "mail_logs", unit="B", show=show_progress)
@@ -198,21 +199,7 @@ def find_stories(
 
     try:
         return _find(paths, sender=sender, recipient=recipient, ip=ip, mid=mid, message_id=message_id,
-                     subject=subject, since=_when(since, "since"), until=_when(until, "until"), year=year,
+                     subject=subject, since=parse_time(since, "--since"), until=parse_time(until, "--until"), year=year,
                      progress=tick)
     finally:
         bar.close()
-
-
-def _when(v: str | datetime | None, name: str) -> datetime | None:
-    from diagnose.model import InputError
-
-    if v is None or isinstance(v, datetime):
-        return v
-    s = str(v).strip().replace("T", " ")
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(s, fmt)
-        except ValueError:
-            continue
-    raise InputError(f"--{name} must look like YYYY-MM-DD HH:MM[:SS], not {v!r}")
