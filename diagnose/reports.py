@@ -319,46 +319,12 @@ def write_ticket(answer: Any, path: str | Path) -> Path:
 
 
 def demo_answer() -> Any:
-    """The demo ticket: the built-in sample explained for its first question (a HAT rejection)."""
+    """The demo ticket: the built-in sample explained for the first of its questions (a HAT rejection)."""
     from diagnose import api
+    from diagnose.demo import questions, sample_logs
 
-    sample = Path(__file__).resolve().parent / "sample"
-    logs = sample / "mail_logs"
-    if not logs.exists():
-        raise InputError(f"the built-in demo sample is missing ({logs})")
-    question = demo_question(sample)
-    return api.explain([str(logs)], offline=True, **question)  # offline: the demo sends no DNS query
-
-
-def demo_question(sample: Path) -> dict[str, Any]:
-    """The question the demo ticket answers: the first of the sample's questions.yaml (the poor-reputation
-    HAT rejection), else one its README names (`ticket: --ip X`), else the first refused connection."""
-    try:
-        import yaml
-
-        questions = yaml.safe_load((sample / "questions.yaml").read_text(encoding="utf-8"))
-        ask = questions[0]["ask"] if isinstance(questions, list) and questions else None
-        if isinstance(ask, dict) and ask:
-            return {str(k): v for k, v in ask.items()}
-    except (OSError, ValueError, KeyError, TypeError, ImportError):
-        pass
-    except Exception:  # a YAML error: fall back on the README and the logs
-        pass
-    readme = sample / "README.md"
-    if readme.exists():
-        m = re.search(r"ticket:\s*--(ip|mid|sender|recipient)\s+(\S+)", readme.read_text(encoding="utf-8"))
-        if m:
-            return {m.group(1): m.group(2)}
-    with (sample / "mail_logs").open(encoding="utf-8", errors="replace") as fh:
-        icid_ip: dict[str, str] = {}
-        for line in fh:
-            m = re.search(r"New SMTP ICID (\d+) interface .*? address (\S+)", line)
-            if m:
-                icid_ip[m.group(1)] = m.group(2)
-            m = re.search(r"ICID (\d+) (?:REJECT|TCPREFUSE) SG", line)
-            if m and m.group(1) in icid_ip:
-                return {"ip": icid_ip[m.group(1)]}
-    raise InputError("the demo sample has no refused connection to show")
+    logs = sample_logs()
+    return api.explain([str(logs)], offline=True, **questions()[0]["ask"])  # offline: the demo sends no DNS query
 
 
 def main(argv: list[str] | None = None) -> int:
