@@ -100,9 +100,7 @@ def run_demo(output: str | Path | None = None, *, on_answer: Any = None) -> Demo
             on_answer(entry)
 
     # The Monitor-style overview: everything in the sample that was not delivered.
-    overview = batchjob.BatchResult(input=None)
-    for kind, item in batchjob.run(None, logs=[str(logs)], workers=1):
-        (overview.rows if kind == "row" else overview.errors).append(item)
+    overview = api.batch(logs=[str(logs)], workers=1)
     with (out / "overview.html").open("w", encoding="utf-8") as fh:
         batchjob.write_html(overview, fh, title="Not delivered in the demo sample")
     result.overview = "overview.html"
